@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+
+class User(AbstractUser):
+    """A person on the marketplace. One person may be both a buyer and a provider."""
+
+    class Standing(models.TextChoices):
+        ACTIVE = "active", "Active"
+        SUSPENDED = "suspended", "Suspended"
+        BANNED = "banned", "Banned"
+
+    display_name = models.CharField(max_length=150, blank=True)
+    is_buyer = models.BooleanField(default=False)
+    is_provider = models.BooleanField(default=False)
+    is_support = models.BooleanField(
+        default=False, help_text="Support staff: reads evidence on a need-to-know basis."
+    )
+    standing = models.CharField(max_length=16, choices=Standing.choices, default=Standing.ACTIVE)
+    suspended_until = models.DateTimeField(
+        null=True, blank=True, help_text="End of a suspension; empty means until lifted."
+    )
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                name="suspension_end_only_when_suspended",
+                condition=Q(suspended_until__isnull=True) | Q(standing="suspended"),
+            )
+        ]
+
+    @property
+    def name(self) -> str:
+        return self.display_name or self.username
+
+    @property
+    def is_banned(self) -> bool:
+        return self.standing == self.Standing.BANNED
+
+    @property
+    def is_suspended(self) -> bool:
+        """Suspended now: a suspension with an end date lapses by itself."""
+        if self.standing != self.Standing.SUSPENDED:
+            return False
+        return self.suspended_until is None or self.suspended_until > timezone.now()
+
+    @property
+    def may_send(self) -> bool:
+        return not self.is_banned and not self.is_suspended

@@ -1,0 +1,155 @@
+"""The chat's HTTP API (PROTOCOL.md §2): sessions, conversations, message history."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import authenticate, login, logout
+from django.middleware.csrf import get_token
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from chatbox import realtime, selectors
+from chatbox.errors import ApplicationError, ErrorCode
+from chatbox.presenters import messages_present
+from chatbox.selectors import ConversationSummary
+
+
+def _user_payload(user: Any) -> dict[str, Any]:
+    return {"id": user.pk, "username": user.username, "name": user.name,
+            "is_support": user.is_support}
+
+
+class LoginSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    password = serializers.CharField(max_length=4096, trim_whitespace=False)
+
+
+UserSerializer = inline_serializer("User", {
+    "id": serializers.IntegerField(), "username": serializers.CharField(),
+    "name": serializers.CharField(), "is_support": serializers.BooleanField(),
+})
+
+
+class LoginView(APIView):
+    # No session yet, so no CSRF check to make; the response sets the csrftoken cookie.
+    authentication_classes: list[type] = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(request=LoginSerializer, responses={200: UserSerializer})
+    def post(self, request: Request) -> Response:
+        form = LoginSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        user = authenticate(request._request, username=form.validated_data["username"],
+                            password=form.validated_data["password"])
+        if user is None:
+            raise ApplicationError(ErrorCode.INVALID_CREDENTIALS,
+                                   "Wrong username or password.")
+        if getattr(user, "is_banned", False):
+            raise ApplicationError(ErrorCode.BANNED, "This account is banned.")
+        login(request._request, user)
+        get_token(request._request)
+        return Response(_user_payload(user))
+
+
+class LogoutView(APIView):
+    @extend_schema(request=None, responses={204: None})
+    def post(self, request: Request) -> Response:
+        user_id = request.user.pk
+        logout(request._request)
+        # The session is gone: its open sockets must not live on.
+        realtime.close_user_sockets(user_id=user_id, code=realtime.CLOSE_UNAUTHENTICATED)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MeView(APIView):
+    @extend_schema(responses={200: UserSerializer})
+    def get(self, request: Request) -> Response:
+        return Response(_user_payload(request.user))
+
+
+class ParticipantSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    role = serializers.CharField()
+    last_read_seq = serializers.IntegerField()
+
+
+class ConversationSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    title = serializers.CharField()
+    participants = ParticipantSerializer(many=True)
+    unread = serializers.IntegerField()
+    last_activity = serializers.DateTimeField(allow_null=True)
+    head = serializers.IntegerField(source="head_seq")
+
+
+def conversation_payload(summary: ConversationSummary) -> dict[str, Any]:
+    return dict(ConversationSerializer(summary).data)
+
+
+class ConversationListView(APIView):
+    @extend_schema(responses={200: ConversationSerializer(many=True)})
+    def get(self, request: Request) -> Response:
+        summaries = selectors.conversation_summaries_for_user(user=request.user)
+        return Response(ConversationSerializer(summaries, many=True).data)
+
+
+class MessageSerializer(serializers.Serializer):
+    """The ``MESSAGE`` shape of the websocket protocol (documentation only)."""
+
+    conversation = serializers.UUIDField()
+    seq = serializers.IntegerField()
+    kind = serializers.ChoiceField(choices=["text", "file", "invoice", "payment", "system",
+                                            "edit", "delete", "dispute"])
+    sender = inline_serializer("Sender", {"id": serializers.IntegerField(),
+                                          "name": serializers.CharField()}, allow_null=True)
+    body = serializers.CharField()
+    html = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    client_id = serializers.UUIDField(allow_null=True)
+    hash = serializers.CharField()
+    prev = serializers.CharField()
+    redactions = serializers.ListField(child=serializers.DictField())
+    data = serializers.DictField()
+
+
+class HistoryQuery(serializers.Serializer):
+    before = serializers.IntegerField(min_value=1, required=False)
+    after = serializers.IntegerField(min_value=0, required=False)
+    limit = serializers.IntegerField(min_value=1, max_value=200, default=50)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if "before" in attrs and "after" in attrs:
+            raise serializers.ValidationError("Give 'before' or 'after', not both.")
+        return attrs
+
+
+class MessageListView(APIView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("before", int, description="Messages with seq below this."),
+            OpenApiParameter("after", int, description="Messages with seq above this."),
+            OpenApiParameter("limit", int, description="At most this many (1–200, default 50)."),
+        ],
+        responses={200: MessageSerializer(many=True)},
+        description="Messages oldest first. Without a cursor: the latest `limit` messages.",
+    )
+    def get(self, request: Request, conversation_id: str) -> Response:
+        query = HistoryQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        conversation = selectors.conversation_for_member(user=request.user,
+                                                         conversation_id=conversation_id)
+        limit = query.validated_data["limit"]
+        if "after" in query.validated_data:
+            events = selectors.events_after(conversation_id=conversation.pk,
+                                            after=query.validated_data["after"], limit=limit)
+        else:
+            events = selectors.events_before(conversation_id=conversation.pk,
+                                             before=query.validated_data.get("before"),
+                                             limit=limit)
+        return Response(messages_present(conversation_id=conversation.pk, events=events))

@@ -1,0 +1,254 @@
+"""The websocket consumer of PROTOCOL.md §3: parse a frame, call a service, reply.
+
+One socket carries all of a user's conversations. For each subscribed conversation the
+consumer remembers the last ``seq`` it delivered; a live notice only says "seq N exists", and
+the consumer reads everything after its mark from the database. So nothing is skipped or sent
+twice between replay and live, and a notice the channel layer dropped is made up by the next.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+
+from accounts.models import User
+from chatbox import realtime, selectors, services
+from chatbox.errors import ApplicationError, ErrorCode
+from chatbox.frames import frame_validate
+from chatbox.presenters import messages_present
+from chatbox.ratelimit import send_allowed
+
+logger = logging.getLogger(__name__)
+
+HISTORY_PAGE = 200
+
+
+@database_sync_to_async
+def _fresh_user(user_id: int) -> User | None:
+    return User.objects.filter(pk=user_id).first()
+
+
+@database_sync_to_async
+def _membership(user: User, conversation_id: str) -> uuid.UUID:
+    return selectors.membership(user=user, conversation_id=conversation_id).conversation_id
+
+
+@database_sync_to_async
+def _page_after(conversation_id: uuid.UUID, after: int,
+                until: int | None = None) -> tuple[list[dict[str, Any]], bool]:
+    events = selectors.events_after(conversation_id=conversation_id, after=after,
+                                    limit=HISTORY_PAGE + 1, until=until)
+    more = len(events) > HISTORY_PAGE
+    return messages_present(conversation_id=conversation_id, events=events[:HISTORY_PAGE]), more
+
+
+@database_sync_to_async
+def _conversation_state(conversation_id: uuid.UUID) -> tuple[set[int], dict[int, int]]:
+    return (selectors.online_user_ids(conversation_id=conversation_id),
+            selectors.read_marks(conversation_id=conversation_id))
+
+
+class ChatConsumer(AsyncWebsocketConsumer):
+    user: User
+    # conversation id -> the last seq delivered on this socket
+    delivered: dict[uuid.UUID, int]
+    typing_sent_at: dict[uuid.UUID, float]
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    async def connect(self) -> None:
+        user = self.scope.get("user")
+        fresh = await _fresh_user(user.pk) if user is not None and user.is_authenticated else None
+        # Close codes need an accepted socket: a refusal before accept is a bare HTTP 403.
+        await self.accept()
+        if fresh is None:
+            await self.close(code=realtime.CLOSE_UNAUTHENTICATED)
+            return
+        if fresh.is_banned:
+            await self.close(code=realtime.CLOSE_BANNED)
+            return
+        self.user = fresh
+        self.delivered = {}
+        self.typing_sent_at = {}
+        await self.channel_layer.group_add(realtime.user_group(fresh.pk), self.channel_name)
+        await database_sync_to_async(services.connection_open)(
+            user=fresh, channel_name=self.channel_name
+        )
+
+    async def disconnect(self, code: int) -> None:
+        if not hasattr(self, "user"):
+            return
+        for conversation_id in list(self.delivered):
+            await self.channel_layer.group_discard(
+                realtime.conversation_group(conversation_id), self.channel_name
+            )
+        await self.channel_layer.group_discard(realtime.user_group(self.user.pk),
+                                               self.channel_name)
+        await database_sync_to_async(services.connection_close)(channel_name=self.channel_name)
+
+    # -- client frames -----------------------------------------------------------------------
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        ref = None
+        try:
+            frame = self._parse(text_data, bytes_data)
+            ref = frame.get("client_id") if isinstance(frame.get("client_id"), str) else None
+            fields = frame_validate(frame)
+            await getattr(self, f"on_{frame['type']}")(fields)
+        except ApplicationError as error:
+            await self._send_frame({"type": "error", "code": error.code,
+                                    "message": error.message, "ref": ref})
+            if error.code == ErrorCode.BANNED:
+                await self.close(code=realtime.CLOSE_BANNED)
+
+    def _parse(self, text_data: str | None, bytes_data: bytes | None) -> dict[str, Any]:
+        if text_data is None:
+            raise ApplicationError(ErrorCode.INVALID_FRAME, "Frames are JSON text, not binary.")
+        limit = settings.CHATBOX_MAX_FRAME_BYTES
+        if len(text_data) > limit or len(text_data.encode("utf-8")) > limit:
+            raise ApplicationError(ErrorCode.TOO_LARGE, f"A frame holds at most {limit} bytes.")
+        try:
+            frame = json.loads(text_data)
+        except json.JSONDecodeError as exc:
+            raise ApplicationError(ErrorCode.INVALID_FRAME, "The frame is not valid JSON.") from exc
+        if not isinstance(frame, dict):
+            raise ApplicationError(ErrorCode.INVALID_FRAME, "A frame is a JSON object.")
+        return frame
+
+    async def on_ping(self, fields: dict[str, Any]) -> None:
+        await database_sync_to_async(services.connection_seen)(channel_name=self.channel_name)
+        await self._send_frame({"type": "pong"})
+
+    async def on_subscribe(self, fields: dict[str, Any]) -> None:
+        conversation_id = await _membership(self.user, fields["conversation"])
+        # Join the group first: whatever commits from now on is announced to us, and whatever
+        # committed before is in the replay below; the delivered mark drops the overlap.
+        await self.channel_layer.group_add(realtime.conversation_group(conversation_id),
+                                           self.channel_name)
+        self.delivered[conversation_id] = fields["after"]
+        await self._replay(conversation_id, as_history=True)
+        await self._send_frame({"type": "subscribed", "conversation": str(conversation_id),
+                                "head": self.delivered[conversation_id]})
+        online, marks = await _conversation_state(conversation_id)
+        for user_id in sorted(online - {self.user.pk}):
+            await self._send_frame({"type": "presence", "user": {"id": user_id}, "online": True})
+        for user_id, seq in sorted(marks.items()):
+            if user_id != self.user.pk and seq:
+                await self._send_frame({"type": "read", "conversation": str(conversation_id),
+                                        "user": {"id": user_id}, "seq": seq})
+
+    async def on_unsubscribe(self, fields: dict[str, Any]) -> None:
+        conversation_id = await _membership(self.user, fields["conversation"])
+        self.delivered.pop(conversation_id, None)
+        await self.channel_layer.group_discard(realtime.conversation_group(conversation_id),
+                                               self.channel_name)
+
+    async def on_send(self, fields: dict[str, Any]) -> None:
+        self._spend_send_budget()
+        event = await database_sync_to_async(services.message_send)(
+            conversation_id=fields["conversation"], sender=self.user,
+            client_id=fields["client_id"], body=fields["body"],
+        )
+        await self._ack(event.conversation_id, fields["client_id"], event.seq)
+
+    async def on_edit(self, fields: dict[str, Any]) -> None:
+        self._spend_send_budget()
+        event = await database_sync_to_async(services.message_edit)(
+            conversation_id=fields["conversation"], editor=self.user,
+            client_id=fields["client_id"], seq=fields["seq"], body=fields["body"],
+        )
+        await self._ack(event.conversation_id, fields["client_id"], event.seq)
+
+    async def on_delete(self, fields: dict[str, Any]) -> None:
+        self._spend_send_budget()
+        event = await database_sync_to_async(services.message_delete)(
+            conversation_id=fields["conversation"], by=self.user,
+            client_id=fields["client_id"], seq=fields["seq"],
+        )
+        await self._ack(event.conversation_id, fields["client_id"], event.seq)
+
+    async def on_typing(self, fields: dict[str, Any]) -> None:
+        conversation_id = await _membership(self.user, fields["conversation"])
+        user = await _fresh_user(self.user.pk)
+        if user is None or not user.may_send:
+            raise ApplicationError(ErrorCode.SUSPENDED, "Your account cannot write now.")
+        # Typing is not stored, and one notice per interval is plenty for the other side.
+        now = time.monotonic()
+        if now - self.typing_sent_at.get(conversation_id, 0.0) < (
+            settings.CHATBOX_TYPING_INTERVAL_SECONDS
+        ):
+            return
+        self.typing_sent_at[conversation_id] = now
+        await self.channel_layer.group_send(
+            realtime.conversation_group(conversation_id),
+            {"type": "chat.typing", "conversation": str(conversation_id),
+             "user_id": self.user.pk, "name": self.user.name},
+        )
+
+    async def on_read(self, fields: dict[str, Any]) -> None:
+        await database_sync_to_async(services.read_mark)(
+            conversation_id=fields["conversation"], user=self.user, seq=fields["seq"]
+        )
+
+    def _spend_send_budget(self) -> None:
+        if not send_allowed(user_id=self.user.pk):
+            raise ApplicationError(ErrorCode.RATE_LIMITED,
+                                   "You are sending too fast; wait a few seconds.")
+
+    async def _ack(self, conversation_id: uuid.UUID, client_id: uuid.UUID, seq: int) -> None:
+        await self._send_frame({"type": "ack", "conversation": str(conversation_id),
+                                "client_id": str(client_id), "seq": seq})
+
+    # -- channel layer messages --------------------------------------------------------------
+
+    async def chat_event(self, message: dict[str, Any]) -> None:
+        conversation_id = uuid.UUID(message["conversation"])
+        if message["seq"] > self.delivered.get(conversation_id, message["seq"]):
+            await self._replay(conversation_id, as_history=False)
+
+    async def chat_typing(self, message: dict[str, Any]) -> None:
+        if message["user_id"] != self.user.pk and uuid.UUID(message["conversation"]) in self.delivered:
+            await self._send_frame({"type": "typing", "conversation": message["conversation"],
+                                    "user": {"id": message["user_id"], "name": message["name"]}})
+
+    async def chat_read(self, message: dict[str, Any]) -> None:
+        if uuid.UUID(message["conversation"]) in self.delivered:
+            await self._send_frame({"type": "read", "conversation": message["conversation"],
+                                    "user": {"id": message["user_id"]}, "seq": message["seq"]})
+
+    async def chat_presence(self, message: dict[str, Any]) -> None:
+        if message["user_id"] != self.user.pk:
+            await self._send_frame({"type": "presence", "user": {"id": message["user_id"]},
+                                    "online": message["online"]})
+
+    async def socket_close(self, message: dict[str, Any]) -> None:
+        await self.close(code=message["code"])
+
+    # -- delivery ----------------------------------------------------------------------------
+
+    async def _replay(self, conversation_id: uuid.UUID, *, as_history: bool) -> None:
+        """Send every stored event after this socket's mark, as history or as live messages."""
+        sent_any = False
+        while conversation_id in self.delivered:
+            messages, more = await _page_after(conversation_id, self.delivered[conversation_id])
+            if as_history and (messages or not sent_any):
+                await self._send_frame({"type": "history", "conversation": str(conversation_id),
+                                        "messages": messages, "more": more})
+            elif not as_history:
+                for message in messages:
+                    await self._send_frame({"type": "message", **message})
+            sent_any = True
+            if messages:
+                self.delivered[conversation_id] = messages[-1]["seq"]
+            if not more:
+                break
+
+    async def _send_frame(self, frame: dict[str, Any]) -> None:
+        await self.send(text_data=json.dumps(frame, separators=(",", ":")))

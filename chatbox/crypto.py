@@ -1,0 +1,115 @@
+"""Encryption at rest. Nothing decrypts outside this module.
+
+A ring of master keys (KEK) wraps one data key (DEK) per conversation and key version, with
+XChaCha20-Poly1305 (``nacl.secret.Aead``). Each event payload is sealed with the DEK under
+associated data naming the conversation, ``seq``, sender and key version, so a ciphertext
+copied to another row fails to open.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import nacl.exceptions
+import nacl.secret
+import nacl.utils
+from django.conf import settings
+
+from chatbox.canonical import canonical
+
+
+class CryptoError(Exception):
+    """A ciphertext did not open: wrong key, wrong row, or tampered bytes."""
+
+
+@dataclass(frozen=True)
+class MasterKey:
+    id: str
+    key: bytes
+
+
+@dataclass(frozen=True)
+class KeyRing:
+    keys: tuple[MasterKey, ...]
+
+    @property
+    def primary(self) -> MasterKey:
+        return self.keys[0]
+
+    def get(self, key_id: str) -> MasterKey:
+        for master in self.keys:
+            if master.id == key_id:
+                return master
+        raise CryptoError(f"master key {key_id!r} is not in the key ring")
+
+
+def key_ring() -> KeyRing:
+    return KeyRing(
+        tuple(
+            MasterKey(id=entry["id"], key=bytes.fromhex(entry["key"]))
+            for entry in settings.CHATBOX_MASTER_KEYS
+        )
+    )
+
+
+@dataclass(frozen=True)
+class WrappedKey:
+    kek_id: str
+    wrapped: bytes
+
+
+def _wrap_aad(*, conversation_id: str, version: int, kek_id: str) -> bytes:
+    return canonical({"purpose": "dek", "conversation": conversation_id, "version": version,
+                      "kek": kek_id})
+
+
+def data_key_generate() -> bytes:
+    return nacl.utils.random(nacl.secret.Aead.KEY_SIZE)
+
+
+def data_key_wrap(
+    *, data_key: bytes, conversation_id: str, version: int, ring: KeyRing | None = None
+) -> WrappedKey:
+    master = (ring or key_ring()).primary
+    aad = _wrap_aad(conversation_id=conversation_id, version=version, kek_id=master.id)
+    return WrappedKey(master.id, bytes(nacl.secret.Aead(master.key).encrypt(data_key, aad)))
+
+
+def data_key_unwrap(*, wrapped: WrappedKey, conversation_id: str, version: int) -> bytes:
+    master = key_ring().get(wrapped.kek_id)
+    aad = _wrap_aad(conversation_id=conversation_id, version=version, kek_id=master.id)
+    try:
+        return nacl.secret.Aead(master.key).decrypt(wrapped.wrapped, aad)
+    except nacl.exceptions.CryptoError as exc:
+        raise CryptoError(f"data key of conversation {conversation_id} did not open") from exc
+
+
+def _event_aad(*, conversation_id: str, seq: int, sender_id: int | None, key_version: int) -> bytes:
+    return canonical({"purpose": "event", "conversation": conversation_id, "seq": seq,
+                      "sender": sender_id, "key_version": key_version})
+
+
+def payload_seal(
+    *, data_key: bytes, conversation_id: str, seq: int, sender_id: int | None,
+    key_version: int, payload: dict[str, Any],
+) -> bytes:
+    aad = _event_aad(conversation_id=conversation_id, seq=seq, sender_id=sender_id,
+                     key_version=key_version)
+    plaintext = json.dumps(payload, separators=(",", ":")).encode()
+    return bytes(nacl.secret.Aead(data_key).encrypt(plaintext, aad))
+
+
+def payload_open(
+    *, data_key: bytes, conversation_id: str, seq: int, sender_id: int | None,
+    key_version: int, ciphertext: bytes,
+) -> dict[str, Any]:
+    aad = _event_aad(conversation_id=conversation_id, seq=seq, sender_id=sender_id,
+                     key_version=key_version)
+    try:
+        plaintext = nacl.secret.Aead(data_key).decrypt(bytes(ciphertext), aad)
+    except nacl.exceptions.CryptoError as exc:
+        raise CryptoError(f"event {seq} of conversation {conversation_id} did not open") from exc
+    payload: dict[str, Any] = json.loads(plaintext)
+    return payload

@@ -1,0 +1,101 @@
+"""The one error family of Chatbox, and its HTTP shape (PROTOCOL.md §2).
+
+Services raise ``ApplicationError(code, message, extra)``; the API turns it into
+``{"error": {"code", "message", "fields"}}`` with a fitting 4xx status, and the websocket
+consumer into an ``error`` frame.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.views.defaults import page_not_found
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler
+
+
+class ErrorCode:
+    INVALID_FRAME = "invalid_frame"
+    UNKNOWN_TYPE = "unknown_type"
+    NOT_MEMBER = "not_member"
+    NOT_FOUND = "not_found"
+    TOO_LARGE = "too_large"
+    RATE_LIMITED = "rate_limited"
+    SUSPENDED = "suspended"
+    BANNED = "banned"
+    CLOSED = "closed"
+    FORBIDDEN = "forbidden"
+    INVALID = "invalid"
+    INVALID_CREDENTIALS = "invalid_credentials"
+    NOT_AUTHENTICATED = "not_authenticated"
+
+
+HTTP_STATUS = {
+    ErrorCode.INVALID_FRAME: status.HTTP_400_BAD_REQUEST,
+    ErrorCode.INVALID: status.HTTP_400_BAD_REQUEST,
+    ErrorCode.INVALID_CREDENTIALS: status.HTTP_400_BAD_REQUEST,
+    ErrorCode.NOT_AUTHENTICATED: status.HTTP_401_UNAUTHORIZED,
+    ErrorCode.FORBIDDEN: status.HTTP_403_FORBIDDEN,
+    ErrorCode.SUSPENDED: status.HTTP_403_FORBIDDEN,
+    ErrorCode.BANNED: status.HTTP_403_FORBIDDEN,
+    # Non-members learn nothing: a foreign conversation looks like a missing one over HTTP.
+    ErrorCode.NOT_MEMBER: status.HTTP_404_NOT_FOUND,
+    ErrorCode.NOT_FOUND: status.HTTP_404_NOT_FOUND,
+    ErrorCode.CLOSED: status.HTTP_409_CONFLICT,
+    ErrorCode.TOO_LARGE: status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+    ErrorCode.RATE_LIMITED: status.HTTP_429_TOO_MANY_REQUESTS,
+}
+
+
+class ApplicationError(Exception):
+    def __init__(self, code: str, message: str, extra: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.extra = extra or {}
+
+
+def error_body(code: str, message: str, fields: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "fields": fields or {}}}
+
+
+def _flatten(detail: Any) -> Any:
+    """DRF's ErrorDetail lists as plain strings, keyed by field."""
+    if isinstance(detail, dict):
+        return {key: _flatten(value) for key, value in detail.items()}
+    if isinstance(detail, list):
+        return [_flatten(item) for item in detail]
+    return str(detail)
+
+
+def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, ApplicationError):
+        return Response(
+            error_body(exc.code, exc.message, exc.extra),
+            status=HTTP_STATUS.get(exc.code, status.HTTP_400_BAD_REQUEST),
+        )
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    response = exception_handler(exc, context)
+    if response is None:
+        return None  # a real bug: Django's 500 handling takes over
+    if isinstance(exc, exceptions.ValidationError):
+        fields = _flatten(exc.detail)
+        if not isinstance(fields, dict):
+            fields = {"non_field_errors": fields}
+        response.data = error_body(ErrorCode.INVALID, "The request is not valid.", fields)
+    elif isinstance(exc, exceptions.APIException):
+        code = exc.get_codes()
+        response.data = error_body(
+            code if isinstance(code, str) else "error", str(exc.detail)
+        )
+    return response
+
+
+def not_found_view(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """404 for unknown URLs: the error shape under /api/, Django's page elsewhere."""
+    if request.path.startswith("/api/"):
+        return JsonResponse(error_body(ErrorCode.NOT_FOUND, "No such endpoint."), status=404)
+    return page_not_found(request, exception)

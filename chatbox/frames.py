@@ -1,0 +1,93 @@
+"""The client frames of the websocket protocol (PROTOCOL.md §3), validated with DRF serializers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from chatbox.errors import ApplicationError, ErrorCode
+
+
+class StrictIntegerField(serializers.IntegerField):
+    """An integer in the JSON, not a string or a bool that happens to convert."""
+
+    def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictCharField(serializers.CharField):
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+def _conversation() -> StrictCharField:
+    return StrictCharField(max_length=64)
+
+
+class SubscribeFrame(serializers.Serializer):
+    conversation = _conversation()
+    after = StrictIntegerField(min_value=0, default=0)
+
+
+class ConversationFrame(serializers.Serializer):
+    conversation = _conversation()
+
+
+class SendFrame(serializers.Serializer):
+    conversation = _conversation()
+    client_id = serializers.UUIDField()
+    # Length is the service's rule (too_large); here only the type.
+    body = StrictCharField(trim_whitespace=False, allow_blank=True)
+
+
+class EditFrame(SendFrame):
+    seq = StrictIntegerField(min_value=1)
+
+
+class DeleteFrame(serializers.Serializer):
+    conversation = _conversation()
+    client_id = serializers.UUIDField()
+    seq = StrictIntegerField(min_value=1)
+
+
+class ReadFrame(serializers.Serializer):
+    conversation = _conversation()
+    seq = StrictIntegerField(min_value=0)
+
+
+FRAMES: dict[str, type[serializers.Serializer] | None] = {
+    "subscribe": SubscribeFrame,
+    "unsubscribe": ConversationFrame,
+    "send": SendFrame,
+    "edit": EditFrame,
+    "delete": DeleteFrame,
+    "typing": ConversationFrame,
+    "read": ReadFrame,
+    "ping": None,
+}
+
+
+def frame_validate(frame: dict[str, Any]) -> dict[str, Any]:
+    """The frame's fields, typed; ``invalid_frame`` naming the bad fields otherwise."""
+    kind = frame.get("type")
+    if not isinstance(kind, str):
+        raise ApplicationError(ErrorCode.INVALID_FRAME, "A frame needs a string 'type'.",
+                               {"type": ["required"]})
+    if kind not in FRAMES:
+        raise ApplicationError(ErrorCode.UNKNOWN_TYPE, f"Unknown frame type {kind!r}.")
+    serializer_class = FRAMES[kind]
+    if serializer_class is None:
+        return {}
+    serializer = serializer_class(data=frame)
+    if not serializer.is_valid():
+        fields = {name: [str(e) for e in errors] for name, errors in serializer.errors.items()}
+        raise ApplicationError(
+            ErrorCode.INVALID_FRAME, f"Invalid '{kind}' frame: " + ", ".join(sorted(fields)) + ".",
+            fields,
+        )
+    return dict(serializer.validated_data)

@@ -1,0 +1,133 @@
+"""Conversations and their append-only event log.
+
+The log is the record: support staff settle disputes on it, so rows are only ever added.
+An edit or a delete is a new event naming its target ``seq``.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+
+from chatbox.canonical import GENESIS_PREV
+
+
+class Conversation(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    title = models.CharField(max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+    # The head of the chain: updated in the same transaction that appends an event.
+    head_seq = models.PositiveIntegerField(default=0)
+    head_hash = models.CharField(max_length=64, default=GENESIS_PREV)
+    last_activity_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    key_version = models.PositiveIntegerField(default=1, help_text="The data key that seals.")
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(name="head_hash_is_hex64", condition=Q(head_hash__regex=r"^[0-9a-f]{64}$")),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class ConversationKey(models.Model):
+    """A conversation's data key, wrapped by a master key. Rotation re-wraps it in place."""
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="keys")
+    version = models.PositiveIntegerField()
+    kek_id = models.CharField(max_length=64)
+    wrapped = models.BinaryField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["conversation", "version"], name="one_key_per_version"),
+        ]
+
+
+class Participant(models.Model):
+    class Role(models.TextChoices):
+        BUYER = "buyer", "Buyer"
+        PROVIDER = "provider", "Provider"
+        SUPPORT = "support", "Support"
+        MEMBER = "member", "Member"
+
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="participants"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="participations"
+    )
+    role = models.CharField(max_length=16, choices=Role.choices)
+    last_read_seq = models.PositiveIntegerField(default=0)
+    joined_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["conversation", "user"], name="one_participation"),
+        ]
+
+
+class Event(models.Model):
+    class Kind(models.TextChoices):
+        TEXT = "text", "Text"
+        FILE = "file", "File"
+        INVOICE = "invoice", "Invoice"
+        PAYMENT = "payment", "Payment"
+        SYSTEM = "system", "System"
+        EDIT = "edit", "Edit"
+        DELETE = "delete", "Delete"
+        DISPUTE = "dispute", "Dispute"
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.PROTECT, related_name="events")
+    seq = models.PositiveIntegerField()
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    sender = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+        related_name="+",
+    )
+    client_id = models.UUIDField(null=True, blank=True)
+    target_seq = models.PositiveIntegerField(null=True, blank=True)
+    # Structured, non-secret facts of the event (edit target, amounts, states); part of the chain.
+    data = models.JSONField(default=dict)
+    key_version = models.PositiveIntegerField()
+    # Sealed {"body", "salt", "html"}: no message text is stored in the clear.
+    ciphertext = models.BinaryField()
+    body_commit = models.CharField(max_length=64)
+    prev = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["conversation", "seq"], name="gapless_seq_unique"),
+            models.UniqueConstraint(
+                fields=["conversation", "sender", "client_id"], name="client_id_once",
+                condition=Q(client_id__isnull=False),
+            ),
+            models.CheckConstraint(name="seq_from_one", condition=Q(seq__gte=1)),
+            models.CheckConstraint(
+                name="edit_and_delete_name_a_target",
+                condition=~Q(kind__in=["edit", "delete"]) | Q(target_seq__isnull=False, target_seq__lt=F("seq")),
+            ),
+        ]
+        indexes = [models.Index(fields=["conversation", "target_seq"], name="event_target")]
+        ordering = ["conversation", "seq"]
+
+
+class Connection(models.Model):
+    """One open websocket; a user with any fresh connection is online."""
+
+    channel_name = models.CharField(max_length=200, primary_key=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="connections"
+    )
+    connected_at = models.DateTimeField(auto_now_add=True)
+    seen_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "seen_at"], name="connection_user_seen")]

@@ -1,0 +1,402 @@
+"""Every write of the chatbox: one use case, one transaction.
+
+Appending to a conversation locks its row (``SELECT … FOR UPDATE`` on PostgreSQL, the
+IMMEDIATE write lock on SQLite), so ``seq`` is gapless and ``prev`` always names the event
+before, however many processes write at once.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import User
+from chatbox import crypto, realtime
+from chatbox.canonical import (
+    EVENT_FORMAT_VERSION,
+    GENESIS_PREV,
+    body_commitment,
+    event_hash,
+    rfc3339,
+)
+from chatbox.display import render_html
+from chatbox.errors import ApplicationError, ErrorCode
+from chatbox.models import Connection, Conversation, ConversationKey, Event, Participant
+
+# -- the chain -------------------------------------------------------------------------------
+
+
+def event_document(
+    *, conversation_id: uuid.UUID, seq: int, prev: str, kind: str, actor: int | None,
+    ts: str, body: str | None, salt: str | None, body_commit: str,
+    files: list[dict[str, Any]], data: dict[str, Any],
+) -> dict[str, Any]:
+    """The event as the evidence chain hashes it (PROTOCOL.md §5), without its ``hash``."""
+    return {
+        "v": EVENT_FORMAT_VERSION, "conversation": str(conversation_id), "seq": seq,
+        "prev": prev, "kind": kind, "actor": actor, "ts": ts, "body": body, "salt": salt,
+        "body_commit": body_commit, "files": files, "data": data,
+    }
+
+
+def data_keys(*, conversation_id: uuid.UUID) -> dict[int, bytes]:
+    """The conversation's unwrapped data keys by version."""
+    return {
+        key.version: crypto.data_key_unwrap(
+            wrapped=crypto.WrappedKey(key.kek_id, bytes(key.wrapped)),
+            conversation_id=str(conversation_id), version=key.version,
+        )
+        for key in ConversationKey.objects.filter(conversation_id=conversation_id)
+    }
+
+
+def event_payload(*, event: Event, keys: dict[int, bytes]) -> dict[str, Any]:
+    """The sealed part of ``event``: ``{"body", "salt", "html"}``."""
+    if event.key_version not in keys:
+        raise crypto.CryptoError(f"no data key version {event.key_version}")
+    return crypto.payload_open(
+        data_key=keys[event.key_version], conversation_id=str(event.conversation_id),
+        seq=event.seq, sender_id=event.sender_id, key_version=event.key_version,
+        ciphertext=bytes(event.ciphertext),
+    )
+
+
+def _append(
+    *, conversation: Conversation, kind: str, sender: User | None, body: str,
+    data: dict[str, Any] | None = None, client_id: uuid.UUID | None = None,
+    target_seq: int | None = None,
+) -> Event:
+    """Append one event. Precondition: the caller holds ``conversation``'s row lock."""
+    now = timezone.now()
+    seq = conversation.head_seq + 1
+    salt = os.urandom(32)
+    commit = body_commitment(salt=salt, body=body)
+    data = data or {}
+    document = event_document(
+        conversation_id=conversation.pk, seq=seq, prev=conversation.head_hash, kind=kind,
+        actor=sender.pk if sender else None, ts=rfc3339(now), body=body, salt=salt.hex(),
+        body_commit=commit, files=[], data=data,
+    )
+    digest = event_hash(document)
+    key_version = conversation.key_version
+    ciphertext = crypto.payload_seal(
+        data_key=data_keys(conversation_id=conversation.pk)[key_version],
+        conversation_id=str(conversation.pk), seq=seq,
+        sender_id=sender.pk if sender else None, key_version=key_version,
+        payload={"body": body, "salt": salt.hex(), "html": render_html(body)},
+    )
+    event = Event.objects.create(
+        conversation=conversation, seq=seq, kind=kind, sender=sender, client_id=client_id,
+        target_seq=target_seq, data=data, key_version=key_version, ciphertext=ciphertext,
+        body_commit=commit, prev=conversation.head_hash, hash=digest, created_at=now,
+    )
+    # Conditional on the head we read: a second writer that got past the lock would fail here.
+    moved = Conversation.objects.filter(pk=conversation.pk, head_seq=conversation.head_seq).update(
+        head_seq=seq, head_hash=digest, last_activity_at=now
+    )
+    if moved != 1:
+        raise RuntimeError(f"conversation {conversation.pk} head moved while locked")
+    conversation.head_seq, conversation.head_hash = seq, digest
+    conversation.last_activity_at = now
+    realtime.event_published(conversation_id=conversation.pk, seq=seq)
+    return event
+
+
+def _locked_conversation(conversation_id: uuid.UUID | str) -> Conversation:
+    try:
+        return Conversation.objects.select_for_update().get(pk=uuid.UUID(str(conversation_id)))
+    except (ValueError, Conversation.DoesNotExist) as exc:
+        raise ApplicationError(ErrorCode.NOT_FOUND, "No such conversation.") from exc
+
+
+def _require_member(conversation: Conversation, user: User) -> Participant:
+    participant = Participant.objects.filter(conversation=conversation, user=user).first()
+    if participant is None:
+        raise ApplicationError(ErrorCode.NOT_MEMBER, "You are not a member of this conversation.")
+    return participant
+
+
+def _require_writer(conversation: Conversation, user: User) -> None:
+    """The writer's standing is read fresh: a suspension applies to the very next frame."""
+    current = User.objects.only("standing", "suspended_until").get(pk=user.pk)
+    if current.is_banned:
+        raise ApplicationError(ErrorCode.BANNED, "This account is banned.")
+    if current.is_suspended:
+        until = current.suspended_until
+        raise ApplicationError(
+            ErrorCode.SUSPENDED,
+            "Your account is suspended: you can read but not send."
+            + (f" The suspension ends {rfc3339(until)}." if until else ""),
+            {"until": rfc3339(until) if until else None},
+        )
+    if conversation.closed_at is not None:
+        raise ApplicationError(ErrorCode.CLOSED, "This conversation is closed.")
+
+
+def _validated_body(body: str) -> str:
+    if not body.strip():
+        raise ApplicationError(ErrorCode.INVALID_FRAME, "The message is empty.",
+                               {"body": ["must not be empty"]})
+    limit = settings.CHATBOX_MAX_BODY_CHARS
+    if len(body) > limit:
+        raise ApplicationError(ErrorCode.TOO_LARGE, f"A message holds at most {limit} characters.",
+                               {"body": [f"at most {limit} characters"]})
+    return body
+
+
+def _already_stored(conversation: Conversation, sender: User, client_id: uuid.UUID) -> Event | None:
+    return Event.objects.filter(
+        conversation=conversation, sender=sender, client_id=client_id
+    ).first()
+
+
+# -- conversations ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Member:
+    user: User
+    role: str
+
+
+@transaction.atomic
+def conversation_open(*, title: str, members: Sequence[Member]) -> Conversation:
+    """A new conversation with its own data key, its members and an opening system event."""
+    conversation = Conversation.objects.create(title=title)
+    wrapped = crypto.data_key_wrap(
+        data_key=crypto.data_key_generate(), conversation_id=str(conversation.pk),
+        version=conversation.key_version,
+    )
+    ConversationKey.objects.create(
+        conversation=conversation, version=conversation.key_version, kek_id=wrapped.kek_id,
+        wrapped=wrapped.wrapped,
+    )
+    Participant.objects.bulk_create(
+        Participant(conversation=conversation, user=member.user, role=member.role)
+        for member in members
+    )
+    locked = _locked_conversation(conversation.pk)
+    _append(conversation=locked, kind=Event.Kind.SYSTEM, sender=None,
+            body="Conversation opened.", data={"event": "opened"})
+    return locked
+
+
+@transaction.atomic
+def system_event_post(
+    *, conversation_id: uuid.UUID, body: str, data: dict[str, Any] | None = None,
+    kind: str = Event.Kind.SYSTEM,
+) -> Event:
+    """Post an event of the layers above (marketplace, money, cases) into a conversation."""
+    conversation = _locked_conversation(conversation_id)
+    return _append(conversation=conversation, kind=kind, sender=None, body=body, data=data)
+
+
+# -- messages --------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def message_send(
+    *, conversation_id: uuid.UUID | str, sender: User, client_id: uuid.UUID, body: str
+) -> Event:
+    """Store a text message; a repeated ``client_id`` returns the stored event, creating nothing."""
+    body = _validated_body(body)
+    conversation = _locked_conversation(conversation_id)
+    _require_member(conversation, sender)
+    if stored := _already_stored(conversation, sender, client_id):
+        return stored
+    _require_writer(conversation, sender)
+    event = _append(conversation=conversation, kind=Event.Kind.TEXT, sender=sender, body=body,
+                    client_id=client_id)
+    # One's own message is read: it never counts as unread for the sender.
+    Participant.objects.filter(conversation=conversation, user=sender).update(
+        last_read_seq=event.seq
+    )
+    return event
+
+
+def _own_live_message(conversation: Conversation, user: User, seq: int) -> Event:
+    target = Event.objects.filter(conversation=conversation, seq=seq).first()
+    if target is None:
+        raise ApplicationError(ErrorCode.NOT_FOUND, f"There is no message {seq}.")
+    if target.kind != Event.Kind.TEXT or target.sender_id != user.pk:
+        raise ApplicationError(ErrorCode.FORBIDDEN, "You can change only your own messages.")
+    if Event.objects.filter(
+        conversation=conversation, kind=Event.Kind.DELETE, target_seq=seq
+    ).exists():
+        raise ApplicationError(ErrorCode.NOT_FOUND, f"Message {seq} was deleted.")
+    return target
+
+
+@transaction.atomic
+def message_edit(
+    *, conversation_id: uuid.UUID | str, editor: User, client_id: uuid.UUID, seq: int, body: str
+) -> Event:
+    """A new ``edit`` event naming ``seq``; the original stays in the record."""
+    body = _validated_body(body)
+    conversation = _locked_conversation(conversation_id)
+    _require_member(conversation, editor)
+    if stored := _already_stored(conversation, editor, client_id):
+        return stored
+    _require_writer(conversation, editor)
+    _own_live_message(conversation, editor, seq)
+    return _append(conversation=conversation, kind=Event.Kind.EDIT, sender=editor, body=body,
+                   client_id=client_id, target_seq=seq, data={"target": seq})
+
+
+@transaction.atomic
+def message_delete(
+    *, conversation_id: uuid.UUID | str, by: User, client_id: uuid.UUID, seq: int
+) -> Event:
+    """A new ``delete`` event naming ``seq``; the original stays in the record for evidence."""
+    conversation = _locked_conversation(conversation_id)
+    _require_member(conversation, by)
+    if stored := _already_stored(conversation, by, client_id):
+        return stored
+    _require_writer(conversation, by)
+    _own_live_message(conversation, by, seq)
+    return _append(conversation=conversation, kind=Event.Kind.DELETE, sender=by, body="",
+                   client_id=client_id, target_seq=seq, data={"target": seq})
+
+
+@transaction.atomic
+def read_mark(*, conversation_id: uuid.UUID | str, user: User, seq: int) -> Participant:
+    """Move the reader's mark forward to ``seq`` (never back) and tell the conversation."""
+    conversation = _locked_conversation(conversation_id)
+    participant = _require_member(conversation, user)
+    if seq > conversation.head_seq:
+        raise ApplicationError(
+            ErrorCode.INVALID_FRAME,
+            f"seq {seq} is beyond the conversation's head {conversation.head_seq}.",
+            {"seq": [f"at most {conversation.head_seq}"]},
+        )
+    if seq > participant.last_read_seq:
+        participant.last_read_seq = seq
+        participant.save(update_fields=["last_read_seq"])
+        realtime.publish_on_commit(
+            realtime.conversation_group(conversation.pk),
+            {"type": "chat.read", "conversation": str(conversation.pk), "user_id": user.pk,
+             "seq": seq},
+        )
+    return participant
+
+
+# -- verification ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChainVerdict:
+    ok: bool
+    events: int
+    first_bad_seq: int | None = None
+    reason: str = ""
+
+
+def conversation_chain_verify(*, conversation_id: uuid.UUID) -> ChainVerdict:
+    """Recompute the conversation's chain straight from the database, naming the first bad seq."""
+    conversation = Conversation.objects.get(pk=conversation_id)
+    keys = data_keys(conversation_id=conversation.pk)
+    prev, expected = GENESIS_PREV, 1
+    for event in Event.objects.filter(conversation=conversation).order_by("seq").iterator():
+        def bad(reason: str, seq: int = event.seq) -> ChainVerdict:
+            return ChainVerdict(ok=False, events=expected - 1, first_bad_seq=seq, reason=reason)
+
+        if event.seq != expected:
+            return bad(f"seq {expected} is missing", expected)
+        if event.prev != prev:
+            return bad("prev does not name the event before")
+        try:
+            payload = event_payload(event=event, keys=keys)
+        except crypto.CryptoError:
+            return bad("the sealed body does not open")
+        salt = bytes.fromhex(payload["salt"])
+        if body_commitment(salt=salt, body=payload["body"]) != event.body_commit:
+            return bad("the body does not match its commitment")
+        document = event_document(
+            conversation_id=conversation.pk, seq=event.seq, prev=event.prev, kind=event.kind,
+            actor=event.sender_id, ts=rfc3339(event.created_at), body=payload["body"],
+            salt=payload["salt"], body_commit=event.body_commit, files=[], data=event.data,
+        )
+        if event_hash(document) != event.hash:
+            return bad("the hash does not recompute")
+        prev, expected = event.hash, expected + 1
+    if conversation.head_seq != expected - 1 or conversation.head_hash != prev:
+        return ChainVerdict(ok=False, events=expected - 1, first_bad_seq=expected - 1 or None,
+                            reason="the conversation's head does not match its last event")
+    return ChainVerdict(ok=True, events=expected - 1)
+
+
+# -- keys ------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def data_keys_rewrap(*, ring: crypto.KeyRing | None = None) -> int:
+    """Re-wrap every conversation's data key with the ring's primary master key.
+
+    Only the small wrapped keys change; message ciphertexts stay as they are.
+    """
+    ring = ring or crypto.key_ring()
+    count = 0
+    for key in ConversationKey.objects.select_for_update().order_by("pk"):
+        data_key = crypto.data_key_unwrap(
+            wrapped=crypto.WrappedKey(key.kek_id, bytes(key.wrapped)),
+            conversation_id=str(key.conversation_id), version=key.version,
+        )
+        rewrapped = crypto.data_key_wrap(data_key=data_key, conversation_id=str(key.conversation_id),
+                                         version=key.version, ring=ring)
+        key.kek_id, key.wrapped = rewrapped.kek_id, rewrapped.wrapped
+        key.save(update_fields=["kek_id", "wrapped"])
+        count += 1
+    return count
+
+
+# -- presence --------------------------------------------------------------------------------
+
+
+def _fresh_after() -> datetime:
+    return timezone.now() - timedelta(seconds=settings.CHATBOX_PRESENCE_TTL_SECONDS)
+
+
+def _presence_publish(*, user_id: int, online: bool) -> None:
+    conversation_ids = Participant.objects.filter(user_id=user_id).values_list(
+        "conversation_id", flat=True
+    )
+    for conversation_id in conversation_ids:
+        realtime.publish_on_commit(
+            realtime.conversation_group(conversation_id),
+            {"type": "chat.presence", "user_id": user_id, "online": online},
+        )
+
+
+@transaction.atomic
+def connection_open(*, user: User, channel_name: str) -> Connection:
+    """Record an open socket; the user's first one tells their conversations they are online."""
+    was_online = Connection.objects.filter(user=user, seen_at__gte=_fresh_after()).exists()
+    connection = Connection.objects.create(channel_name=channel_name, user=user,
+                                           seen_at=timezone.now())
+    if not was_online:
+        _presence_publish(user_id=user.pk, online=True)
+    return connection
+
+
+def connection_seen(*, channel_name: str) -> None:
+    Connection.objects.filter(channel_name=channel_name).update(seen_at=timezone.now())
+
+
+@transaction.atomic
+def connection_close(*, channel_name: str) -> None:
+    """Forget a socket; the user's last one tells their conversations they went offline."""
+    connection = Connection.objects.filter(channel_name=channel_name).first()
+    if connection is None:
+        return
+    connection.delete()
+    if not Connection.objects.filter(user_id=connection.user_id,
+                                     seen_at__gte=_fresh_after()).exists():
+        _presence_publish(user_id=connection.user_id, online=False)

@@ -1,0 +1,1 @@
+"""Invoices raised in chat, escrow and the ledger (built in a later issue)."""

@@ -1,0 +1,1 @@
+"""Reports, disputes and account actions."""
