@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from django.core.cache import cache
+
+from tests.live import LiveServer, running_daphne
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> Iterator[None]:
+    """Rate-limit windows and other cached counters never leak from one test to the next."""
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def live_server(transactional_db: None) -> Iterator[LiveServer]:
+    """A real daphne process serving the app against the test database."""
+    yield from running_daphne()
