@@ -10,8 +10,16 @@ class ChatboxUserAdmin(UserAdmin):
         *(UserAdmin.fieldsets or ()),
         (
             "Marketplace",
-            {"fields": ("display_name", "is_buyer", "is_provider", "is_support", "standing",
-                        "suspended_until")},
+            {
+                "fields": (
+                    "display_name",
+                    "is_buyer",
+                    "is_provider",
+                    "is_support",
+                    "standing",
+                    "suspended_until",
+                )
+            },
         ),
     )
     list_display = ("username", "display_name", "is_support", "standing")

@@ -13,10 +13,18 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.models import User
 from chatbox import realtime, selectors
 from chatbox.errors import ApplicationError, ErrorCode
 from chatbox.presenters import messages_present
 from chatbox.selectors import ConversationSummary
+
+
+def signed_in(request: Request) -> User:
+    """The request's user; only for views behind IsAuthenticated."""
+    user = request.user
+    assert isinstance(user, User)
+    return user
 
 
 def _user_payload(user: Any) -> dict[str, Any]:
@@ -59,7 +67,7 @@ class LoginView(APIView):
 class LogoutView(APIView):
     @extend_schema(request=None, responses={204: None})
     def post(self, request: Request) -> Response:
-        user_id = request.user.pk
+        user_id = signed_in(request).pk
         logout(request._request)
         # The session is gone: its open sockets must not live on.
         realtime.close_user_sockets(user_id=user_id, code=realtime.CLOSE_UNAUTHENTICATED)
@@ -69,7 +77,7 @@ class LogoutView(APIView):
 class MeView(APIView):
     @extend_schema(responses={200: UserSerializer})
     def get(self, request: Request) -> Response:
-        return Response(_user_payload(request.user))
+        return Response(_user_payload(signed_in(request)))
 
 
 class ParticipantSerializer(serializers.Serializer):
@@ -95,27 +103,36 @@ def conversation_payload(summary: ConversationSummary) -> dict[str, Any]:
 class ConversationListView(APIView):
     @extend_schema(responses={200: ConversationSerializer(many=True)})
     def get(self, request: Request) -> Response:
-        summaries = selectors.conversation_summaries_for_user(user=request.user)
+        summaries = selectors.conversation_summaries_for_user(user=signed_in(request))
         return Response(ConversationSerializer(summaries, many=True).data)
 
 
-class MessageSerializer(serializers.Serializer):
-    """The ``MESSAGE`` shape of the websocket protocol (documentation only)."""
-
-    conversation = serializers.UUIDField()
-    seq = serializers.IntegerField()
-    kind = serializers.ChoiceField(choices=["text", "file", "invoice", "payment", "system",
-                                            "edit", "delete", "dispute"])
-    sender = inline_serializer("Sender", {"id": serializers.IntegerField(),
-                                          "name": serializers.CharField()}, allow_null=True)
-    body = serializers.CharField()
-    html = serializers.CharField()
-    created_at = serializers.DateTimeField()
-    client_id = serializers.UUIDField(allow_null=True)
-    hash = serializers.CharField()
-    prev = serializers.CharField()
-    redactions = serializers.ListField(child=serializers.DictField())
-    data = serializers.DictField()
+# The ``MESSAGE`` shape of the websocket protocol, for the schema only ("data" cannot be a
+# field of a Serializer class, where it names the output property).
+MessageList = inline_serializer(
+    "Message",
+    {
+        "conversation": serializers.UUIDField(),
+        "seq": serializers.IntegerField(),
+        "kind": serializers.ChoiceField(
+            choices=["text", "file", "invoice", "payment", "system", "edit", "delete", "dispute"]
+        ),
+        "sender": inline_serializer(
+            "Sender",
+            {"id": serializers.IntegerField(), "name": serializers.CharField()},
+            allow_null=True,
+        ),
+        "body": serializers.CharField(),
+        "html": serializers.CharField(),
+        "created_at": serializers.DateTimeField(),
+        "client_id": serializers.UUIDField(allow_null=True),
+        "hash": serializers.CharField(),
+        "prev": serializers.CharField(),
+        "redactions": serializers.ListField(child=serializers.DictField()),
+        "data": serializers.DictField(),
+    },
+    many=True,
+)
 
 
 class HistoryQuery(serializers.Serializer):
@@ -134,15 +151,15 @@ class MessageListView(APIView):
         parameters=[
             OpenApiParameter("before", int, description="Messages with seq below this."),
             OpenApiParameter("after", int, description="Messages with seq above this."),
-            OpenApiParameter("limit", int, description="At most this many (1–200, default 50)."),
+            OpenApiParameter("limit", int, description="At most this many (1 to 200, default 50)."),
         ],
-        responses={200: MessageSerializer(many=True)},
+        responses={200: MessageList},
         description="Messages oldest first. Without a cursor: the latest `limit` messages.",
     )
     def get(self, request: Request, conversation_id: str) -> Response:
         query = HistoryQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
-        conversation = selectors.conversation_for_member(user=request.user,
+        conversation = selectors.conversation_for_member(user=signed_in(request),
                                                          conversation_id=conversation_id)
         limit = query.validated_data["limit"]
         if "after" in query.validated_data:

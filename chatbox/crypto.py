@@ -61,8 +61,9 @@ class WrappedKey:
 
 
 def _wrap_aad(*, conversation_id: str, version: int, kek_id: str) -> bytes:
-    return canonical({"purpose": "dek", "conversation": conversation_id, "version": version,
-                      "kek": kek_id})
+    return canonical(
+        {"purpose": "dek", "conversation": conversation_id, "version": version, "kek": kek_id}
+    )
 
 
 def data_key_generate() -> bytes:
@@ -87,26 +88,45 @@ def data_key_unwrap(*, wrapped: WrappedKey, conversation_id: str, version: int) 
 
 
 def _event_aad(*, conversation_id: str, seq: int, sender_id: int | None, key_version: int) -> bytes:
-    return canonical({"purpose": "event", "conversation": conversation_id, "seq": seq,
-                      "sender": sender_id, "key_version": key_version})
+    return canonical(
+        {
+            "purpose": "event",
+            "conversation": conversation_id,
+            "seq": seq,
+            "sender": sender_id,
+            "key_version": key_version,
+        }
+    )
 
 
 def payload_seal(
-    *, data_key: bytes, conversation_id: str, seq: int, sender_id: int | None,
-    key_version: int, payload: dict[str, Any],
+    *,
+    data_key: bytes,
+    conversation_id: str,
+    seq: int,
+    sender_id: int | None,
+    key_version: int,
+    payload: dict[str, Any],
 ) -> bytes:
-    aad = _event_aad(conversation_id=conversation_id, seq=seq, sender_id=sender_id,
-                     key_version=key_version)
+    aad = _event_aad(
+        conversation_id=conversation_id, seq=seq, sender_id=sender_id, key_version=key_version
+    )
     plaintext = json.dumps(payload, separators=(",", ":")).encode()
     return bytes(nacl.secret.Aead(data_key).encrypt(plaintext, aad))
 
 
 def payload_open(
-    *, data_key: bytes, conversation_id: str, seq: int, sender_id: int | None,
-    key_version: int, ciphertext: bytes,
+    *,
+    data_key: bytes,
+    conversation_id: str,
+    seq: int,
+    sender_id: int | None,
+    key_version: int,
+    ciphertext: bytes,
 ) -> dict[str, Any]:
-    aad = _event_aad(conversation_id=conversation_id, seq=seq, sender_id=sender_id,
-                     key_version=key_version)
+    aad = _event_aad(
+        conversation_id=conversation_id, seq=seq, sender_id=sender_id, key_version=key_version
+    )
     try:
         plaintext = nacl.secret.Aead(data_key).decrypt(bytes(ciphertext), aad)
     except nacl.exceptions.CryptoError as exc:

@@ -31,7 +31,10 @@ def render_html(text: str) -> str:
     linked = _linker.linkify(escaped)
     # Allow only the anchors linkify made; anything else that slipped through is escaped.
     cleaned = bleach.clean(
-        linked, tags={"a"}, attributes={"a": ["href", "rel", "target"]},
-        protocols={"http", "https", "mailto"}, strip=False,
+        linked,
+        tags={"a"},
+        attributes={"a": ["href", "rel", "target"]},
+        protocols={"http", "https", "mailto"},
+        strip=False,
     )
     return cleaned.replace("\n", "<br>")

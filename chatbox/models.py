@@ -28,7 +28,9 @@ class Conversation(models.Model):
 
     class Meta:
         constraints = [
-            models.CheckConstraint(name="head_hash_is_hex64", condition=Q(head_hash__regex=r"^[0-9a-f]{64}$")),
+            models.CheckConstraint(
+                name="head_hash_is_hex64", condition=Q(head_hash__regex=r"^[0-9a-f]{64}$")
+            ),
         ]
 
     def __str__(self) -> str:
@@ -87,7 +89,10 @@ class Event(models.Model):
     seq = models.PositiveIntegerField()
     kind = models.CharField(max_length=16, choices=Kind.choices)
     sender = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="+",
     )
     client_id = models.UUIDField(null=True, blank=True)
@@ -106,13 +111,15 @@ class Event(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["conversation", "seq"], name="gapless_seq_unique"),
             models.UniqueConstraint(
-                fields=["conversation", "sender", "client_id"], name="client_id_once",
+                fields=["conversation", "sender", "client_id"],
+                name="client_id_once",
                 condition=Q(client_id__isnull=False),
             ),
             models.CheckConstraint(name="seq_from_one", condition=Q(seq__gte=1)),
             models.CheckConstraint(
                 name="edit_and_delete_name_a_target",
-                condition=~Q(kind__in=["edit", "delete"]) | Q(target_seq__isnull=False, target_seq__lt=F("seq")),
+                condition=~Q(kind__in=["edit", "delete"])
+                | Q(target_seq__isnull=False, target_seq__lt=F("seq")),
             ),
         ]
         indexes = [models.Index(fields=["conversation", "target_seq"], name="event_target")]

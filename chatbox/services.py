@@ -299,33 +299,39 @@ class ChainVerdict:
     reason: str = ""
 
 
+def _event_problem(event: Event, *, prev: str, keys: dict[int, bytes]) -> str | None:
+    """Why ``event`` does not hold as the successor of ``prev``, or None when it does."""
+    if event.prev != prev:
+        return "prev does not name the event before"
+    try:
+        payload = event_payload(event=event, keys=keys)
+    except crypto.CryptoError:
+        return "the sealed body does not open"
+    salt = bytes.fromhex(payload["salt"])
+    if body_commitment(salt=salt, body=payload["body"]) != event.body_commit:
+        return "the body does not match its commitment"
+    document = event_document(
+        conversation_id=event.conversation_id, seq=event.seq, prev=event.prev, kind=event.kind,
+        actor=event.sender_id, ts=rfc3339(event.created_at), body=payload["body"],
+        salt=payload["salt"], body_commit=event.body_commit, files=[], data=event.data,
+    )
+    if event_hash(document) != event.hash:
+        return "the hash does not recompute"
+    return None
+
+
 def conversation_chain_verify(*, conversation_id: uuid.UUID) -> ChainVerdict:
     """Recompute the conversation's chain straight from the database, naming the first bad seq."""
     conversation = Conversation.objects.get(pk=conversation_id)
     keys = data_keys(conversation_id=conversation.pk)
     prev, expected = GENESIS_PREV, 1
     for event in Event.objects.filter(conversation=conversation).order_by("seq").iterator():
-        def bad(reason: str, seq: int = event.seq) -> ChainVerdict:
-            return ChainVerdict(ok=False, events=expected - 1, first_bad_seq=seq, reason=reason)
-
         if event.seq != expected:
-            return bad(f"seq {expected} is missing", expected)
-        if event.prev != prev:
-            return bad("prev does not name the event before")
-        try:
-            payload = event_payload(event=event, keys=keys)
-        except crypto.CryptoError:
-            return bad("the sealed body does not open")
-        salt = bytes.fromhex(payload["salt"])
-        if body_commitment(salt=salt, body=payload["body"]) != event.body_commit:
-            return bad("the body does not match its commitment")
-        document = event_document(
-            conversation_id=conversation.pk, seq=event.seq, prev=event.prev, kind=event.kind,
-            actor=event.sender_id, ts=rfc3339(event.created_at), body=payload["body"],
-            salt=payload["salt"], body_commit=event.body_commit, files=[], data=event.data,
-        )
-        if event_hash(document) != event.hash:
-            return bad("the hash does not recompute")
+            return ChainVerdict(ok=False, events=expected - 1, first_bad_seq=expected,
+                                reason=f"seq {expected} is missing")
+        if problem := _event_problem(event, prev=prev, keys=keys):
+            return ChainVerdict(ok=False, events=expected - 1, first_bad_seq=event.seq,
+                                reason=problem)
         prev, expected = event.hash, expected + 1
     if conversation.head_seq != expected - 1 or conversation.head_hash != prev:
         return ChainVerdict(ok=False, events=expected - 1, first_bad_seq=expected - 1 or None,
@@ -349,8 +355,10 @@ def data_keys_rewrap(*, ring: crypto.KeyRing | None = None) -> int:
             wrapped=crypto.WrappedKey(key.kek_id, bytes(key.wrapped)),
             conversation_id=str(key.conversation_id), version=key.version,
         )
-        rewrapped = crypto.data_key_wrap(data_key=data_key, conversation_id=str(key.conversation_id),
-                                         version=key.version, ring=ring)
+        rewrapped = crypto.data_key_wrap(
+            data_key=data_key, conversation_id=str(key.conversation_id), version=key.version,
+            ring=ring,
+        )
         key.kek_id, key.wrapped = rewrapped.kek_id, rewrapped.wrapped
         key.save(update_fields=["kek_id", "wrapped"])
         count += 1

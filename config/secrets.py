@@ -5,6 +5,7 @@ Production sets every secret in the environment; this module only runs for what 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -23,10 +24,8 @@ def _write_private(path: Path, text: str) -> None:
 def read_or_create(path: Path, make: str) -> str:
     """The secret stored at ``path``, written there first (mode 0600) from ``make`` if absent."""
     if not path.exists():
-        try:
+        with contextlib.suppress(FileExistsError):  # another process wrote it first
             _write_private(path, make)
-        except FileExistsError:
-            pass
     return path.read_text().strip()
 
 

@@ -36,6 +36,10 @@ class Engagement(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["project", "provider"], name="one_engagement_per_provider"),
-            models.CheckConstraint(name="provider_is_not_buyer", condition=~models.Q(provider=models.F("buyer"))),
+            models.UniqueConstraint(
+                fields=["project", "provider"], name="one_engagement_per_provider"
+            ),
+            models.CheckConstraint(
+                name="provider_is_not_buyer", condition=~models.Q(provider=models.F("buyer"))
+            ),
         ]

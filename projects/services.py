@@ -29,10 +29,13 @@ def engagement_open(*, project: Project, provider: User) -> Engagement:
         with transaction.atomic():
             conversation = conversation_open(
                 title=project.title,
-                members=[Member(project.buyer, Participant.Role.BUYER),
-                         Member(provider, Participant.Role.PROVIDER)],
+                members=[
+                    Member(project.buyer, Participant.Role.BUYER),
+                    Member(provider, Participant.Role.PROVIDER),
+                ],
             )
-            return Engagement.objects.create(project=project, buyer=project.buyer,
-                                             provider=provider, conversation=conversation)
+            return Engagement.objects.create(
+                project=project, buyer=project.buyer, provider=provider, conversation=conversation
+            )
     except IntegrityError:
         return Engagement.objects.get(project=project, provider=provider)

@@ -22,8 +22,13 @@ class UserFactory(DjangoModelFactory):
     password = factory.django.Password(PASSWORD)
 
 
-def conversation_between(buyer: User, provider: User, *, title: str = "Logo design") -> Conversation:
+def conversation_between(
+    buyer: User, provider: User, *, title: str = "Logo design"
+) -> Conversation:
     return conversation_open(
         title=title,
-        members=[Member(buyer, Participant.Role.BUYER), Member(provider, Participant.Role.PROVIDER)],
+        members=[
+            Member(buyer, Participant.Role.BUYER),
+            Member(provider, Participant.Role.PROVIDER),
+        ],
     )

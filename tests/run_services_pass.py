@@ -12,15 +12,18 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from tests.services import reachable  # noqa: E402
+from tests.services import reachable
 
 DATABASE = os.environ.get("TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/chatbox")
 REDIS = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
 def main() -> int:
-    missing = [name for name, url, port in (("PostgreSQL", DATABASE, 5432), ("Redis", REDIS, 6379))
-               if not reachable(url, port)]
+    missing = [
+        name
+        for name, url, port in (("PostgreSQL", DATABASE, 5432), ("Redis", REDIS, 6379))
+        if not reachable(url, port)
+    ]
     if missing:
         message = f"services pass: {' and '.join(missing)} not reachable"
         if os.environ.get("REQUIRE_SERVICES") == "1":

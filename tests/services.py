@@ -28,16 +28,18 @@ def require(service: str, available: bool, reason: str) -> None:
 def reachable(url: str, default_port: int) -> bool:
     parsed = urlparse(url)
     try:
-        with socket.create_connection((parsed.hostname or "127.0.0.1", parsed.port or default_port),
-                                      timeout=2):
+        with socket.create_connection(
+            (parsed.hostname or "127.0.0.1", parsed.port or default_port), timeout=2
+        ):
             return True
     except OSError:
         return False
 
 
 def redis_url() -> str:
-    return os.environ.get("REDIS_URL") or os.environ.get("TEST_REDIS_URL",
-                                                          "redis://127.0.0.1:6379/0")
+    return os.environ.get("REDIS_URL") or os.environ.get(
+        "TEST_REDIS_URL", "redis://127.0.0.1:6379/0"
+    )
 
 
 def require_redis() -> str:

@@ -38,8 +38,9 @@ async def ws_connect(
     return communicator, accepted, code
 
 
-async def receive_until(communicator: WebsocketCommunicator, frame_type: str,
-                        timeout: float = 5) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+async def receive_until(
+    communicator: WebsocketCommunicator, frame_type: str, timeout: float = 5
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Read frames until one of ``frame_type``; returns it and the frames read before it."""
     before = []
     while True:
@@ -49,10 +50,12 @@ async def receive_until(communicator: WebsocketCommunicator, frame_type: str,
         before.append(frame)
 
 
-async def subscribe(communicator: WebsocketCommunicator, conversation_id: str,
-                    after: int = 0) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+async def subscribe(
+    communicator: WebsocketCommunicator, conversation_id: str, after: int = 0
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Subscribe and read through ``subscribed``; returns it and the history frames."""
-    await communicator.send_json_to({"type": "subscribe", "conversation": conversation_id,
-                                     "after": after})
+    await communicator.send_json_to(
+        {"type": "subscribe", "conversation": conversation_id, "after": after}
+    )
     subscribed, before = await receive_until(communicator, "subscribed")
     return subscribed, [frame for frame in before if frame["type"] == "history"]

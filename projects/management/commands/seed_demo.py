@@ -43,10 +43,15 @@ class Command(BaseCommand):
             buyer = User.objects.get(username="buyer")
             project = Project.objects.filter(buyer=buyer, title=DEMO_PROJECT).first()
             if project is None:
-                project = project_create(buyer=buyer, title=DEMO_PROJECT,
-                                         description="A logo, colours and a simple brand kit.")
-        engagement = engagement_open(project=project, provider=User.objects.get(username="provider"))
-        result = {
+                project = project_create(
+                    buyer=buyer,
+                    title=DEMO_PROJECT,
+                    description="A logo, colours and a simple brand kit.",
+                )
+        engagement = engagement_open(
+            project=project, provider=User.objects.get(username="provider")
+        )
+        result: dict[str, Any] = {
             "users": users,
             "project": {"id": project.pk},
             "conversation": {"id": str(engagement.conversation_id)},
@@ -55,7 +60,7 @@ class Command(BaseCommand):
             self.stdout.write(json.dumps(result))
             return
         self.stdout.write("Demo accounts (sign in at the web app):")
-        for username, user in users.items():
-            shown = user["password"] or "(unchanged; rerun with --password to set one)"
+        for username, credentials in users.items():
+            shown = credentials["password"] or "(unchanged; rerun with --password to set one)"
             self.stdout.write(f"  {username:<9} password: {shown}")
-        self.stdout.write(f"Demo conversation: /conversations/{result['conversation']['id']}/")
+        self.stdout.write(f"Demo conversation: /conversations/{engagement.conversation_id}/")
