@@ -27,7 +27,7 @@ run: $(STAMP)
 	  umask 077 && $(PY) manage.py seed_demo > $(DATA)/demo-credentials.txt; fi
 	@cat $(DATA)/demo-credentials.txt
 	@echo "Serving on http://$(HOST):$(PORT)/"
-	$(VENV)/bin/daphne -b $(HOST) -p $(PORT) --websocket_max_message_size $(WS_MAX_BYTES) \
+	$(PY) -m config.serve -b $(HOST) -p $(PORT) --websocket-max-message-size $(WS_MAX_BYTES) \
 	  config.asgi:application
 
 lint: $(STAMP)
@@ -35,7 +35,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check .
 
 typecheck: $(STAMP)
-	DATA_DIR=var/test $(VENV)/bin/mypy accounts chatbox projects reports config
+	DATA_DIR=var/test $(VENV)/bin/mypy accounts chatbox projects reports config frontend
 
 # Pass 1: the embedded default (SQLite, in-memory channel layer).
 pytest: $(STAMP)

@@ -116,6 +116,7 @@ STORAGES = {
 }
 # Serve straight from the apps' static folders too: `make run` needs no collectstatic step.
 WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
