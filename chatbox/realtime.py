@@ -6,11 +6,15 @@ a new event reads it from the database and presents it to its own viewer.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
+import weakref
+from collections import deque
+from dataclasses import dataclass, field
 from typing import Any
 
-from asgiref.sync import async_to_sync
+from asgiref.sync import SyncToAsync, async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 
@@ -29,15 +33,59 @@ def user_group(user_id: int) -> str:
     return f"user.{user_id}"
 
 
-def _group_send(group: str, message: dict[str, Any]) -> None:
+@dataclass
+class _Outbox:
+    """Pushes waiting to leave one event loop, sent one after another in commit order."""
+
+    pending: deque[tuple[str, dict[str, Any]]] = field(default_factory=deque)
+    sender: asyncio.Task[None] | None = None
+
+
+_outboxes: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Outbox] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+async def _drain(outbox: _Outbox) -> None:
     layer = get_channel_layer()
-    if layer is None:
+    while outbox.pending:
+        group, message = outbox.pending.popleft()
+        try:
+            await layer.group_send(group, message)
+        except Exception:
+            # The database is the record; a lost push is made up by the client's catch-up.
+            logger.exception("push to %s failed", group)
+
+
+def _enqueue(loop: asyncio.AbstractEventLoop, group: str, message: dict[str, Any]) -> None:
+    """On ``loop``: queue the push, and start a sender unless one is already draining."""
+    outbox = _outboxes.setdefault(loop, _Outbox())
+    outbox.pending.append((group, message))
+    if outbox.sender is None or outbox.sender.done():
+        outbox.sender = loop.create_task(_drain(outbox))
+
+
+def _group_send(group: str, message: dict[str, Any]) -> None:
+    if get_channel_layer() is None:
         return
-    try:
-        async_to_sync(layer.group_send)(group, message)
-    except Exception:
-        # The database is the record; a lost push is recovered by the client's catch-up.
-        logger.exception("push to %s failed", group)
+    # Set in the worker threads that the server's event loop runs database work in.
+    loop: asyncio.AbstractEventLoop | None = getattr(
+        SyncToAsync.threadlocal, "main_event_loop", None
+    )
+    if loop is None:  # a command, a task, a test: no server loop to hand the push to
+        try:
+            async_to_sync(get_channel_layer().group_send)(group, message)
+        except Exception:
+            logger.exception("push to %s failed", group)
+        return
+    if not loop.is_running():
+        # The server is stopping (a socket's disconnect work ran after the loop ended).
+        # Waiting for the loop would hang this thread, and with it the process's exit.
+        logger.info("push to %s dropped: the server is stopping", group)
+        return
+    # The database thread hands the push to the event loop and goes on: waiting would hold
+    # every socket's database work on the channel layer.
+    loop.call_soon_threadsafe(_enqueue, loop, group, message)
 
 
 def publish_on_commit(group: str, message: dict[str, Any]) -> None:
