@@ -22,7 +22,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 run: $(STAMP)
-	$(PY) manage.py migrate --noinput
+	$(PY) manage.py migrate --noinput --verbosity 0
 	@if [ ! -f $(DATA)/demo-credentials.txt ]; then \
 	  umask 077 && $(PY) manage.py seed_demo > $(DATA)/demo-credentials.txt; fi
 	@cat $(DATA)/demo-credentials.txt

@@ -194,7 +194,7 @@ def test_own_messages_can_be_edited_and_deleted(demo: Demo, open_page: Callable[
     edited = message(buyer, "The budget is 500")
     edited.hover()
     edited.get_by_role("button", name="Edit").click()
-    edited.get_by_role("textbox", name="Edit message").fill("The budget is 600")
+    edited.get_by_role("textbox", name="New text").fill("The budget is 600")
     edited.get_by_role("button", name="Save").click()
     deleted = message(buyer, "Oops, wrong conversation")
     deleted.hover()

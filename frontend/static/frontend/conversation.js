@@ -433,7 +433,7 @@ class ConversationView {
     if (article.querySelector(".editor")) return;
     const seq = Number(article.dataset.seq);
     const form = element("form", "editor");
-    const label = element("label", "visually-hidden", "Edit message");
+    const label = element("label", "visually-hidden", "New text");
     const field = element("textarea", "editor__input");
     field.id = `edit-${seq}`;
     label.htmlFor = field.id;
