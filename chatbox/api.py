@@ -8,7 +8,7 @@ from django.contrib.auth import authenticate, login, logout
 from django.middleware.csrf import get_token
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
-from rest_framework.permissions import AllowAny
+from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -28,8 +28,12 @@ def signed_in(request: Request) -> User:
 
 
 def _user_payload(user: Any) -> dict[str, Any]:
-    return {"id": user.pk, "username": user.username, "name": user.name,
-            "is_support": user.is_support}
+    return {
+        "id": user.pk,
+        "username": user.username,
+        "name": user.name,
+        "is_support": user.is_support,
+    }
 
 
 class LoginSerializer(serializers.Serializer):
@@ -37,10 +41,15 @@ class LoginSerializer(serializers.Serializer):
     password = serializers.CharField(max_length=4096, trim_whitespace=False)
 
 
-UserSerializer = inline_serializer("User", {
-    "id": serializers.IntegerField(), "username": serializers.CharField(),
-    "name": serializers.CharField(), "is_support": serializers.BooleanField(),
-})
+UserSerializer = inline_serializer(
+    "User",
+    {
+        "id": serializers.IntegerField(),
+        "username": serializers.CharField(),
+        "name": serializers.CharField(),
+        "is_support": serializers.BooleanField(),
+    },
+)
 
 
 class LoginView(APIView):
@@ -52,11 +61,13 @@ class LoginView(APIView):
     def post(self, request: Request) -> Response:
         form = LoginSerializer(data=request.data)
         form.is_valid(raise_exception=True)
-        user = authenticate(request._request, username=form.validated_data["username"],
-                            password=form.validated_data["password"])
+        user = authenticate(
+            request._request,
+            username=form.validated_data["username"],
+            password=form.validated_data["password"],
+        )
         if user is None:
-            raise ApplicationError(ErrorCode.INVALID_CREDENTIALS,
-                                   "Wrong username or password.")
+            raise ApplicationError(ErrorCode.INVALID_CREDENTIALS, "Wrong username or password.")
         if getattr(user, "is_banned", False):
             raise ApplicationError(ErrorCode.BANNED, "This account is banned.")
         login(request._request, user)
@@ -65,6 +76,9 @@ class LoginView(APIView):
 
 
 class LogoutView(APIView):
+    # Signed in is enough: a banned user may still end their session.
+    permission_classes = [IsAuthenticated]
+
     @extend_schema(request=None, responses={204: None})
     def post(self, request: Request) -> Response:
         user_id = signed_in(request).pk
@@ -159,14 +173,18 @@ class MessageListView(APIView):
     def get(self, request: Request, conversation_id: str) -> Response:
         query = HistoryQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
-        conversation = selectors.conversation_for_member(user=signed_in(request),
-                                                         conversation_id=conversation_id)
+        conversation = selectors.conversation_for_member(
+            user=signed_in(request), conversation_id=conversation_id
+        )
         limit = query.validated_data["limit"]
         if "after" in query.validated_data:
-            events = selectors.events_after(conversation_id=conversation.pk,
-                                            after=query.validated_data["after"], limit=limit)
+            events = selectors.events_after(
+                conversation_id=conversation.pk, after=query.validated_data["after"], limit=limit
+            )
         else:
-            events = selectors.events_before(conversation_id=conversation.pk,
-                                             before=query.validated_data.get("before"),
-                                             limit=limit)
+            events = selectors.events_before(
+                conversation_id=conversation.pk,
+                before=query.validated_data.get("before"),
+                limit=limit,
+            )
         return Response(messages_present(conversation_id=conversation.pk, events=events))

@@ -36,23 +36,29 @@ def _fresh_user(user_id: int) -> User | None:
 
 
 @database_sync_to_async
-def _membership(user: User, conversation_id: str) -> uuid.UUID:
-    return selectors.membership(user=user, conversation_id=conversation_id).conversation_id
+def _membership(user: User, conversation_id: str) -> tuple[uuid.UUID, int]:
+    """The conversation's id and its head ``seq``, for a member; an error otherwise."""
+    participant = selectors.membership(user=user, conversation_id=conversation_id)
+    return participant.conversation_id, participant.conversation.head_seq
 
 
 @database_sync_to_async
-def _page_after(conversation_id: uuid.UUID, after: int,
-                until: int | None = None) -> tuple[list[dict[str, Any]], bool]:
-    events = selectors.events_after(conversation_id=conversation_id, after=after,
-                                    limit=HISTORY_PAGE + 1, until=until)
+def _page_after(
+    conversation_id: uuid.UUID, after: int, until: int | None = None
+) -> tuple[list[dict[str, Any]], bool]:
+    events = selectors.events_after(
+        conversation_id=conversation_id, after=after, limit=HISTORY_PAGE + 1, until=until
+    )
     more = len(events) > HISTORY_PAGE
     return messages_present(conversation_id=conversation_id, events=events[:HISTORY_PAGE]), more
 
 
 @database_sync_to_async
 def _conversation_state(conversation_id: uuid.UUID) -> tuple[set[int], dict[int, int]]:
-    return (selectors.online_user_ids(conversation_id=conversation_id),
-            selectors.read_marks(conversation_id=conversation_id))
+    return (
+        selectors.online_user_ids(conversation_id=conversation_id),
+        selectors.read_marks(conversation_id=conversation_id),
+    )
 
 
 class ChatConsumer(AsyncWebsocketConsumer):
@@ -89,8 +95,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self.channel_layer.group_discard(
                 realtime.conversation_group(conversation_id), self.channel_name
             )
-        await self.channel_layer.group_discard(realtime.user_group(self.user.pk),
-                                               self.channel_name)
+        await self.channel_layer.group_discard(realtime.user_group(self.user.pk), self.channel_name)
         await database_sync_to_async(services.connection_close)(channel_name=self.channel_name)
 
     # -- client frames -----------------------------------------------------------------------
@@ -103,8 +108,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
             fields = frame_validate(frame)
             await getattr(self, f"on_{frame['type']}")(fields)
         except ApplicationError as error:
-            await self._send_frame({"type": "error", "code": error.code,
-                                    "message": error.message, "ref": ref})
+            await self._send_frame(
+                {"type": "error", "code": error.code, "message": error.message, "ref": ref}
+            )
             if error.code == ErrorCode.BANNED:
                 await self.close(code=realtime.CLOSE_BANNED)
 
@@ -116,7 +122,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
             raise ApplicationError(ErrorCode.TOO_LARGE, f"A frame holds at most {limit} bytes.")
         try:
             frame = json.loads(text_data)
-        except json.JSONDecodeError as exc:
+        # Not only JSONDecodeError: deep nesting raises RecursionError, and an integer of more
+        # than 4300 digits a plain ValueError; neither may take the socket down.
+        except (ValueError, RecursionError) as exc:
             raise ApplicationError(ErrorCode.INVALID_FRAME, "The frame is not valid JSON.") from exc
         if not isinstance(frame, dict):
             raise ApplicationError(ErrorCode.INVALID_FRAME, "A frame is a JSON object.")
@@ -127,55 +135,82 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await self._send_frame({"type": "pong"})
 
     async def on_subscribe(self, fields: dict[str, Any]) -> None:
-        conversation_id = await _membership(self.user, fields["conversation"])
+        conversation_id, head = await _membership(self.user, fields["conversation"])
+        if fields["after"] > head:
+            # A mark past the head would silently swallow the events up to it.
+            raise ApplicationError(
+                ErrorCode.INVALID_FRAME,
+                f"after {fields['after']} is beyond the conversation's head {head}.",
+                {"after": [f"at most {head}"]},
+            )
         # Join the group first: whatever commits from now on is announced to us, and whatever
         # committed before is in the replay below; the delivered mark drops the overlap.
-        await self.channel_layer.group_add(realtime.conversation_group(conversation_id),
-                                           self.channel_name)
+        await self.channel_layer.group_add(
+            realtime.conversation_group(conversation_id), self.channel_name
+        )
         self.delivered[conversation_id] = fields["after"]
         await self._replay(conversation_id, as_history=True)
-        await self._send_frame({"type": "subscribed", "conversation": str(conversation_id),
-                                "head": self.delivered[conversation_id]})
+        await self._send_frame(
+            {
+                "type": "subscribed",
+                "conversation": str(conversation_id),
+                "head": self.delivered[conversation_id],
+            }
+        )
         online, marks = await _conversation_state(conversation_id)
         for user_id in sorted(online - {self.user.pk}):
             await self._send_frame({"type": "presence", "user": {"id": user_id}, "online": True})
         for user_id, seq in sorted(marks.items()):
             if user_id != self.user.pk and seq:
-                await self._send_frame({"type": "read", "conversation": str(conversation_id),
-                                        "user": {"id": user_id}, "seq": seq})
+                await self._send_frame(
+                    {
+                        "type": "read",
+                        "conversation": str(conversation_id),
+                        "user": {"id": user_id},
+                        "seq": seq,
+                    }
+                )
 
     async def on_unsubscribe(self, fields: dict[str, Any]) -> None:
-        conversation_id = await _membership(self.user, fields["conversation"])
+        conversation_id, _ = await _membership(self.user, fields["conversation"])
         self.delivered.pop(conversation_id, None)
-        await self.channel_layer.group_discard(realtime.conversation_group(conversation_id),
-                                               self.channel_name)
+        await self.channel_layer.group_discard(
+            realtime.conversation_group(conversation_id), self.channel_name
+        )
 
     async def on_send(self, fields: dict[str, Any]) -> None:
         self._spend_send_budget()
         event = await database_sync_to_async(services.message_send)(
-            conversation_id=fields["conversation"], sender=self.user,
-            client_id=fields["client_id"], body=fields["body"],
+            conversation_id=fields["conversation"],
+            sender=self.user,
+            client_id=fields["client_id"],
+            body=fields["body"],
         )
         await self._ack(event.conversation_id, fields["client_id"], event.seq)
 
     async def on_edit(self, fields: dict[str, Any]) -> None:
         self._spend_send_budget()
         event = await database_sync_to_async(services.message_edit)(
-            conversation_id=fields["conversation"], editor=self.user,
-            client_id=fields["client_id"], seq=fields["seq"], body=fields["body"],
+            conversation_id=fields["conversation"],
+            editor=self.user,
+            client_id=fields["client_id"],
+            seq=fields["seq"],
+            body=fields["body"],
         )
         await self._ack(event.conversation_id, fields["client_id"], event.seq)
 
     async def on_delete(self, fields: dict[str, Any]) -> None:
         self._spend_send_budget()
         event = await database_sync_to_async(services.message_delete)(
-            conversation_id=fields["conversation"], by=self.user,
-            client_id=fields["client_id"], seq=fields["seq"],
+            conversation_id=fields["conversation"],
+            by=self.user,
+            client_id=fields["client_id"],
+            seq=fields["seq"],
         )
         await self._ack(event.conversation_id, fields["client_id"], event.seq)
 
     async def on_typing(self, fields: dict[str, Any]) -> None:
-        conversation_id = await _membership(self.user, fields["conversation"])
+        conversation_id, _ = await _membership(self.user, fields["conversation"])
         user = await _fresh_user(self.user.pk)
         if user is None or not user.may_send:
             raise ApplicationError(ErrorCode.SUSPENDED, "Your account cannot write now.")
@@ -188,8 +223,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.typing_sent_at[conversation_id] = now
         await self.channel_layer.group_send(
             realtime.conversation_group(conversation_id),
-            {"type": "chat.typing", "conversation": str(conversation_id),
-             "user_id": self.user.pk, "name": self.user.name},
+            {
+                "type": "chat.typing",
+                "conversation": str(conversation_id),
+                "user_id": self.user.pk,
+                "name": self.user.name,
+            },
         )
 
     async def on_read(self, fields: dict[str, Any]) -> None:
@@ -199,12 +238,19 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     def _spend_send_budget(self) -> None:
         if not send_allowed(user_id=self.user.pk):
-            raise ApplicationError(ErrorCode.RATE_LIMITED,
-                                   "You are sending too fast; wait a few seconds.")
+            raise ApplicationError(
+                ErrorCode.RATE_LIMITED, "You are sending too fast; wait a few seconds."
+            )
 
     async def _ack(self, conversation_id: uuid.UUID, client_id: uuid.UUID, seq: int) -> None:
-        await self._send_frame({"type": "ack", "conversation": str(conversation_id),
-                                "client_id": str(client_id), "seq": seq})
+        await self._send_frame(
+            {
+                "type": "ack",
+                "conversation": str(conversation_id),
+                "client_id": str(client_id),
+                "seq": seq,
+            }
+        )
 
     # -- channel layer messages --------------------------------------------------------------
 
@@ -214,19 +260,36 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self._replay(conversation_id, as_history=False)
 
     async def chat_typing(self, message: dict[str, Any]) -> None:
-        if message["user_id"] != self.user.pk and uuid.UUID(message["conversation"]) in self.delivered:
-            await self._send_frame({"type": "typing", "conversation": message["conversation"],
-                                    "user": {"id": message["user_id"], "name": message["name"]}})
+        conversation_id = uuid.UUID(message["conversation"])
+        if message["user_id"] != self.user.pk and conversation_id in self.delivered:
+            await self._send_frame(
+                {
+                    "type": "typing",
+                    "conversation": message["conversation"],
+                    "user": {"id": message["user_id"], "name": message["name"]},
+                }
+            )
 
     async def chat_read(self, message: dict[str, Any]) -> None:
         if uuid.UUID(message["conversation"]) in self.delivered:
-            await self._send_frame({"type": "read", "conversation": message["conversation"],
-                                    "user": {"id": message["user_id"]}, "seq": message["seq"]})
+            await self._send_frame(
+                {
+                    "type": "read",
+                    "conversation": message["conversation"],
+                    "user": {"id": message["user_id"]},
+                    "seq": message["seq"],
+                }
+            )
 
     async def chat_presence(self, message: dict[str, Any]) -> None:
         if message["user_id"] != self.user.pk:
-            await self._send_frame({"type": "presence", "user": {"id": message["user_id"]},
-                                    "online": message["online"]})
+            await self._send_frame(
+                {
+                    "type": "presence",
+                    "user": {"id": message["user_id"]},
+                    "online": message["online"],
+                }
+            )
 
     async def socket_close(self, message: dict[str, Any]) -> None:
         await self.close(code=message["code"])
@@ -239,8 +302,14 @@ class ChatConsumer(AsyncWebsocketConsumer):
         while conversation_id in self.delivered:
             messages, more = await _page_after(conversation_id, self.delivered[conversation_id])
             if as_history and (messages or not sent_any):
-                await self._send_frame({"type": "history", "conversation": str(conversation_id),
-                                        "messages": messages, "more": more})
+                await self._send_frame(
+                    {
+                        "type": "history",
+                        "conversation": str(conversation_id),
+                        "messages": messages,
+                        "more": more,
+                    }
+                )
             elif not as_history:
                 for message in messages:
                     await self._send_frame({"type": "message", **message})

@@ -71,6 +71,9 @@ def _flatten(detail: Any) -> Any:
 
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, ApplicationError) and exc.code == ErrorCode.NOT_MEMBER:
+        # The status alone is not enough: a distinct code would tell that the id exists.
+        exc = ApplicationError(ErrorCode.NOT_FOUND, "No such conversation.")
     if isinstance(exc, ApplicationError):
         return Response(
             error_body(exc.code, exc.message, exc.extra),
@@ -88,9 +91,7 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         response.data = error_body(ErrorCode.INVALID, "The request is not valid.", fields)
     elif isinstance(exc, exceptions.APIException):
         code = exc.get_codes()
-        response.data = error_body(
-            code if isinstance(code, str) else "error", str(exc.detail)
-        )
+        response.data = error_body(code if isinstance(code, str) else "error", str(exc.detail))
     return response
 
 

@@ -25,6 +25,15 @@ class StrictCharField(serializers.CharField):
         return super().to_internal_value(data)
 
 
+class StrictUUIDField(serializers.UUIDField):
+    """A UUID spelled as a string: DRF would also take an integer and make a UUID of it."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if not isinstance(data, str):
+            self.fail("invalid", value=data)
+        return super().to_internal_value(data)
+
+
 def _conversation() -> StrictCharField:
     return StrictCharField(max_length=64)
 
@@ -40,7 +49,7 @@ class ConversationFrame(serializers.Serializer):
 
 class SendFrame(serializers.Serializer):
     conversation = _conversation()
-    client_id = serializers.UUIDField()
+    client_id = StrictUUIDField()
     # Length is the service's rule (too_large); here only the type.
     body = StrictCharField(trim_whitespace=False, allow_blank=True)
 
@@ -51,7 +60,7 @@ class EditFrame(SendFrame):
 
 class DeleteFrame(serializers.Serializer):
     conversation = _conversation()
-    client_id = serializers.UUIDField()
+    client_id = StrictUUIDField()
     seq = StrictIntegerField(min_value=1)
 
 
@@ -76,8 +85,9 @@ def frame_validate(frame: dict[str, Any]) -> dict[str, Any]:
     """The frame's fields, typed; ``invalid_frame`` naming the bad fields otherwise."""
     kind = frame.get("type")
     if not isinstance(kind, str):
-        raise ApplicationError(ErrorCode.INVALID_FRAME, "A frame needs a string 'type'.",
-                               {"type": ["required"]})
+        raise ApplicationError(
+            ErrorCode.INVALID_FRAME, "A frame needs a string 'type'.", {"type": ["required"]}
+        )
     if kind not in FRAMES:
         raise ApplicationError(ErrorCode.UNKNOWN_TYPE, f"Unknown frame type {kind!r}.")
     serializer_class = FRAMES[kind]
@@ -87,7 +97,8 @@ def frame_validate(frame: dict[str, Any]) -> dict[str, Any]:
     if not serializer.is_valid():
         fields = {name: [str(e) for e in errors] for name, errors in serializer.errors.items()}
         raise ApplicationError(
-            ErrorCode.INVALID_FRAME, f"Invalid '{kind}' frame: " + ", ".join(sorted(fields)) + ".",
+            ErrorCode.INVALID_FRAME,
+            f"Invalid '{kind}' frame: " + ", ".join(sorted(fields)) + ".",
             fields,
         )
     return dict(serializer.validated_data)

@@ -24,7 +24,8 @@ def messages_present(*, conversation_id: uuid.UUID, events: list[Event]) -> list
     latest_edit: dict[int, Event] = {}
     deleted: set[int] = set()
     for follow_up in Event.objects.filter(
-        conversation_id=conversation_id, target_seq__in=targets,
+        conversation_id=conversation_id,
+        target_seq__in=targets,
         kind__in=[Event.Kind.EDIT, Event.Kind.DELETE],
     ).order_by("seq"):
         assert follow_up.target_seq is not None

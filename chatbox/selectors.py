@@ -16,7 +16,11 @@ from chatbox.models import Connection, Conversation, Event, Participant
 
 # Kinds that count as unread: what another person said or did, not bookkeeping.
 UNREAD_KINDS = [
-    Event.Kind.TEXT, Event.Kind.FILE, Event.Kind.INVOICE, Event.Kind.PAYMENT, Event.Kind.DISPUTE,
+    Event.Kind.TEXT,
+    Event.Kind.FILE,
+    Event.Kind.INVOICE,
+    Event.Kind.PAYMENT,
+    Event.Kind.DISPUTE,
 ]
 
 
@@ -75,8 +79,9 @@ def _summaries(participations: list[Participant]) -> list[ConversationSummary]:
             id=mine.conversation.pk,
             title=mine.conversation.title,
             participants=[
-                ParticipantInfo(id=p.user.pk, name=p.user.name, role=p.role,
-                                last_read_seq=p.last_read_seq)
+                ParticipantInfo(
+                    id=p.user.pk, name=p.user.name, role=p.role, last_read_seq=p.last_read_seq
+                )
                 for p in mine.conversation.participants.all()
             ],
             unread=getattr(mine, "unread", 0),
@@ -114,8 +119,9 @@ def conversation_summary(*, user: User, conversation: Conversation) -> Conversat
     raise ApplicationError(ErrorCode.NOT_MEMBER, "You are not a member of this conversation.")
 
 
-def events_after(*, conversation_id: uuid.UUID, after: int, limit: int,
-                 until: int | None = None) -> list[Event]:
+def events_after(
+    *, conversation_id: uuid.UUID, after: int, limit: int, until: int | None = None
+) -> list[Event]:
     events = Event.objects.filter(conversation_id=conversation_id, seq__gt=after)
     if until is not None:
         events = events.filter(seq__lte=until)

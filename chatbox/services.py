@@ -35,15 +35,33 @@ from chatbox.models import Connection, Conversation, ConversationKey, Event, Par
 
 
 def event_document(
-    *, conversation_id: uuid.UUID, seq: int, prev: str, kind: str, actor: int | None,
-    ts: str, body: str | None, salt: str | None, body_commit: str,
-    files: list[dict[str, Any]], data: dict[str, Any],
+    *,
+    conversation_id: uuid.UUID,
+    seq: int,
+    prev: str,
+    kind: str,
+    actor: int | None,
+    ts: str,
+    body: str | None,
+    salt: str | None,
+    body_commit: str,
+    files: list[dict[str, Any]],
+    data: dict[str, Any],
 ) -> dict[str, Any]:
     """The event as the evidence chain hashes it (PROTOCOL.md §5), without its ``hash``."""
     return {
-        "v": EVENT_FORMAT_VERSION, "conversation": str(conversation_id), "seq": seq,
-        "prev": prev, "kind": kind, "actor": actor, "ts": ts, "body": body, "salt": salt,
-        "body_commit": body_commit, "files": files, "data": data,
+        "v": EVENT_FORMAT_VERSION,
+        "conversation": str(conversation_id),
+        "seq": seq,
+        "prev": prev,
+        "kind": kind,
+        "actor": actor,
+        "ts": ts,
+        "body": body,
+        "salt": salt,
+        "body_commit": body_commit,
+        "files": files,
+        "data": data,
     }
 
 
@@ -52,7 +70,8 @@ def data_keys(*, conversation_id: uuid.UUID) -> dict[int, bytes]:
     return {
         key.version: crypto.data_key_unwrap(
             wrapped=crypto.WrappedKey(key.kek_id, bytes(key.wrapped)),
-            conversation_id=str(conversation_id), version=key.version,
+            conversation_id=str(conversation_id),
+            version=key.version,
         )
         for key in ConversationKey.objects.filter(conversation_id=conversation_id)
     }
@@ -63,15 +82,23 @@ def event_payload(*, event: Event, keys: dict[int, bytes]) -> dict[str, Any]:
     if event.key_version not in keys:
         raise crypto.CryptoError(f"no data key version {event.key_version}")
     return crypto.payload_open(
-        data_key=keys[event.key_version], conversation_id=str(event.conversation_id),
-        seq=event.seq, sender_id=event.sender_id, key_version=event.key_version,
+        data_key=keys[event.key_version],
+        conversation_id=str(event.conversation_id),
+        seq=event.seq,
+        sender_id=event.sender_id,
+        key_version=event.key_version,
         ciphertext=bytes(event.ciphertext),
     )
 
 
 def _append(
-    *, conversation: Conversation, kind: str, sender: User | None, body: str,
-    data: dict[str, Any] | None = None, client_id: uuid.UUID | None = None,
+    *,
+    conversation: Conversation,
+    kind: str,
+    sender: User | None,
+    body: str,
+    data: dict[str, Any] | None = None,
+    client_id: uuid.UUID | None = None,
     target_seq: int | None = None,
 ) -> Event:
     """Append one event. Precondition: the caller holds ``conversation``'s row lock."""
@@ -81,22 +108,42 @@ def _append(
     commit = body_commitment(salt=salt, body=body)
     data = data or {}
     document = event_document(
-        conversation_id=conversation.pk, seq=seq, prev=conversation.head_hash, kind=kind,
-        actor=sender.pk if sender else None, ts=rfc3339(now), body=body, salt=salt.hex(),
-        body_commit=commit, files=[], data=data,
+        conversation_id=conversation.pk,
+        seq=seq,
+        prev=conversation.head_hash,
+        kind=kind,
+        actor=sender.pk if sender else None,
+        ts=rfc3339(now),
+        body=body,
+        salt=salt.hex(),
+        body_commit=commit,
+        files=[],
+        data=data,
     )
     digest = event_hash(document)
     key_version = conversation.key_version
     ciphertext = crypto.payload_seal(
         data_key=data_keys(conversation_id=conversation.pk)[key_version],
-        conversation_id=str(conversation.pk), seq=seq,
-        sender_id=sender.pk if sender else None, key_version=key_version,
+        conversation_id=str(conversation.pk),
+        seq=seq,
+        sender_id=sender.pk if sender else None,
+        key_version=key_version,
         payload={"body": body, "salt": salt.hex(), "html": render_html(body)},
     )
     event = Event.objects.create(
-        conversation=conversation, seq=seq, kind=kind, sender=sender, client_id=client_id,
-        target_seq=target_seq, data=data, key_version=key_version, ciphertext=ciphertext,
-        body_commit=commit, prev=conversation.head_hash, hash=digest, created_at=now,
+        conversation=conversation,
+        seq=seq,
+        kind=kind,
+        sender=sender,
+        client_id=client_id,
+        target_seq=target_seq,
+        data=data,
+        key_version=key_version,
+        ciphertext=ciphertext,
+        body_commit=commit,
+        prev=conversation.head_hash,
+        hash=digest,
+        created_at=now,
     )
     # Conditional on the head we read: a second writer that got past the lock would fail here.
     moved = Conversation.objects.filter(pk=conversation.pk, head_seq=conversation.head_seq).update(
@@ -143,12 +190,16 @@ def _require_writer(conversation: Conversation, user: User) -> None:
 
 def _validated_body(body: str) -> str:
     if not body.strip():
-        raise ApplicationError(ErrorCode.INVALID_FRAME, "The message is empty.",
-                               {"body": ["must not be empty"]})
+        raise ApplicationError(
+            ErrorCode.INVALID_FRAME, "The message is empty.", {"body": ["must not be empty"]}
+        )
     limit = settings.CHATBOX_MAX_BODY_CHARS
     if len(body) > limit:
-        raise ApplicationError(ErrorCode.TOO_LARGE, f"A message holds at most {limit} characters.",
-                               {"body": [f"at most {limit} characters"]})
+        raise ApplicationError(
+            ErrorCode.TOO_LARGE,
+            f"A message holds at most {limit} characters.",
+            {"body": [f"at most {limit} characters"]},
+        )
     return body
 
 
@@ -172,11 +223,14 @@ def conversation_open(*, title: str, members: Sequence[Member]) -> Conversation:
     """A new conversation with its own data key, its members and an opening system event."""
     conversation = Conversation.objects.create(title=title)
     wrapped = crypto.data_key_wrap(
-        data_key=crypto.data_key_generate(), conversation_id=str(conversation.pk),
+        data_key=crypto.data_key_generate(),
+        conversation_id=str(conversation.pk),
         version=conversation.key_version,
     )
     ConversationKey.objects.create(
-        conversation=conversation, version=conversation.key_version, kek_id=wrapped.kek_id,
+        conversation=conversation,
+        version=conversation.key_version,
+        kek_id=wrapped.kek_id,
         wrapped=wrapped.wrapped,
     )
     Participant.objects.bulk_create(
@@ -184,14 +238,22 @@ def conversation_open(*, title: str, members: Sequence[Member]) -> Conversation:
         for member in members
     )
     locked = _locked_conversation(conversation.pk)
-    _append(conversation=locked, kind=Event.Kind.SYSTEM, sender=None,
-            body="Conversation opened.", data={"event": "opened"})
+    _append(
+        conversation=locked,
+        kind=Event.Kind.SYSTEM,
+        sender=None,
+        body="Conversation opened.",
+        data={"event": "opened"},
+    )
     return locked
 
 
 @transaction.atomic
 def system_event_post(
-    *, conversation_id: uuid.UUID, body: str, data: dict[str, Any] | None = None,
+    *,
+    conversation_id: uuid.UUID,
+    body: str,
+    data: dict[str, Any] | None = None,
     kind: str = Event.Kind.SYSTEM,
 ) -> Event:
     """Post an event of the layers above (marketplace, money, cases) into a conversation."""
@@ -213,8 +275,13 @@ def message_send(
     if stored := _already_stored(conversation, sender, client_id):
         return stored
     _require_writer(conversation, sender)
-    event = _append(conversation=conversation, kind=Event.Kind.TEXT, sender=sender, body=body,
-                    client_id=client_id)
+    event = _append(
+        conversation=conversation,
+        kind=Event.Kind.TEXT,
+        sender=sender,
+        body=body,
+        client_id=client_id,
+    )
     # One's own message is read: it never counts as unread for the sender.
     Participant.objects.filter(conversation=conversation, user=sender).update(
         last_read_seq=event.seq
@@ -247,8 +314,15 @@ def message_edit(
         return stored
     _require_writer(conversation, editor)
     _own_live_message(conversation, editor, seq)
-    return _append(conversation=conversation, kind=Event.Kind.EDIT, sender=editor, body=body,
-                   client_id=client_id, target_seq=seq, data={"target": seq})
+    return _append(
+        conversation=conversation,
+        kind=Event.Kind.EDIT,
+        sender=editor,
+        body=body,
+        client_id=client_id,
+        target_seq=seq,
+        data={"target": seq},
+    )
 
 
 @transaction.atomic
@@ -262,8 +336,15 @@ def message_delete(
         return stored
     _require_writer(conversation, by)
     _own_live_message(conversation, by, seq)
-    return _append(conversation=conversation, kind=Event.Kind.DELETE, sender=by, body="",
-                   client_id=client_id, target_seq=seq, data={"target": seq})
+    return _append(
+        conversation=conversation,
+        kind=Event.Kind.DELETE,
+        sender=by,
+        body="",
+        client_id=client_id,
+        target_seq=seq,
+        data={"target": seq},
+    )
 
 
 @transaction.atomic
@@ -282,8 +363,12 @@ def read_mark(*, conversation_id: uuid.UUID | str, user: User, seq: int) -> Part
         participant.save(update_fields=["last_read_seq"])
         realtime.publish_on_commit(
             realtime.conversation_group(conversation.pk),
-            {"type": "chat.read", "conversation": str(conversation.pk), "user_id": user.pk,
-             "seq": seq},
+            {
+                "type": "chat.read",
+                "conversation": str(conversation.pk),
+                "user_id": user.pk,
+                "seq": seq,
+            },
         )
     return participant
 
@@ -311,9 +396,17 @@ def _event_problem(event: Event, *, prev: str, keys: dict[int, bytes]) -> str | 
     if body_commitment(salt=salt, body=payload["body"]) != event.body_commit:
         return "the body does not match its commitment"
     document = event_document(
-        conversation_id=event.conversation_id, seq=event.seq, prev=event.prev, kind=event.kind,
-        actor=event.sender_id, ts=rfc3339(event.created_at), body=payload["body"],
-        salt=payload["salt"], body_commit=event.body_commit, files=[], data=event.data,
+        conversation_id=event.conversation_id,
+        seq=event.seq,
+        prev=event.prev,
+        kind=event.kind,
+        actor=event.sender_id,
+        ts=rfc3339(event.created_at),
+        body=payload["body"],
+        salt=payload["salt"],
+        body_commit=event.body_commit,
+        files=[],
+        data=event.data,
     )
     if event_hash(document) != event.hash:
         return "the hash does not recompute"
@@ -327,15 +420,24 @@ def conversation_chain_verify(*, conversation_id: uuid.UUID) -> ChainVerdict:
     prev, expected = GENESIS_PREV, 1
     for event in Event.objects.filter(conversation=conversation).order_by("seq").iterator():
         if event.seq != expected:
-            return ChainVerdict(ok=False, events=expected - 1, first_bad_seq=expected,
-                                reason=f"seq {expected} is missing")
+            return ChainVerdict(
+                ok=False,
+                events=expected - 1,
+                first_bad_seq=expected,
+                reason=f"seq {expected} is missing",
+            )
         if problem := _event_problem(event, prev=prev, keys=keys):
-            return ChainVerdict(ok=False, events=expected - 1, first_bad_seq=event.seq,
-                                reason=problem)
+            return ChainVerdict(
+                ok=False, events=expected - 1, first_bad_seq=event.seq, reason=problem
+            )
         prev, expected = event.hash, expected + 1
     if conversation.head_seq != expected - 1 or conversation.head_hash != prev:
-        return ChainVerdict(ok=False, events=expected - 1, first_bad_seq=expected - 1 or None,
-                            reason="the conversation's head does not match its last event")
+        return ChainVerdict(
+            ok=False,
+            events=expected - 1,
+            first_bad_seq=expected - 1 or None,
+            reason="the conversation's head does not match its last event",
+        )
     return ChainVerdict(ok=True, events=expected - 1)
 
 
@@ -353,10 +455,13 @@ def data_keys_rewrap(*, ring: crypto.KeyRing | None = None) -> int:
     for key in ConversationKey.objects.select_for_update().order_by("pk"):
         data_key = crypto.data_key_unwrap(
             wrapped=crypto.WrappedKey(key.kek_id, bytes(key.wrapped)),
-            conversation_id=str(key.conversation_id), version=key.version,
+            conversation_id=str(key.conversation_id),
+            version=key.version,
         )
         rewrapped = crypto.data_key_wrap(
-            data_key=data_key, conversation_id=str(key.conversation_id), version=key.version,
+            data_key=data_key,
+            conversation_id=str(key.conversation_id),
+            version=key.version,
             ring=ring,
         )
         key.kek_id, key.wrapped = rewrapped.kek_id, rewrapped.wrapped
@@ -387,8 +492,9 @@ def _presence_publish(*, user_id: int, online: bool) -> None:
 def connection_open(*, user: User, channel_name: str) -> Connection:
     """Record an open socket; the user's first one tells their conversations they are online."""
     was_online = Connection.objects.filter(user=user, seen_at__gte=_fresh_after()).exists()
-    connection = Connection.objects.create(channel_name=channel_name, user=user,
-                                           seen_at=timezone.now())
+    connection = Connection.objects.create(
+        channel_name=channel_name, user=user, seen_at=timezone.now()
+    )
     if not was_online:
         _presence_publish(user_id=user.pk, online=True)
     return connection
@@ -405,6 +511,7 @@ def connection_close(*, channel_name: str) -> None:
     if connection is None:
         return
     connection.delete()
-    if not Connection.objects.filter(user_id=connection.user_id,
-                                     seen_at__gte=_fresh_after()).exists():
+    if not Connection.objects.filter(
+        user_id=connection.user_id, seen_at__gte=_fresh_after()
+    ).exists():
         _presence_publish(user_id=connection.user_id, online=False)

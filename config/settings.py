@@ -131,7 +131,13 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": f"{KEY_PREFIX}:asgi", "capacity": 1000},
+            "CONFIG": {
+                # redis-py's default socket timeout (5 s) equals channels-redis's blocking
+                # receive (5 s): an idle socket's receive could time out and kill it.
+                "hosts": [{"address": REDIS_URL, "socket_timeout": 30}],
+                "prefix": f"{KEY_PREFIX}:asgi",
+                "capacity": 1000,
+            },
         }
     }
     CACHES = {
@@ -152,7 +158,7 @@ CELERY_TASK_SERIALIZER = "json"
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["chatbox.authentication.SessionAuthentication401"],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PERMISSION_CLASSES": ["chatbox.authentication.InGoodStanding"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
