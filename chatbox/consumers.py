@@ -22,6 +22,7 @@ from accounts.models import User
 from chatbox import realtime, selectors, services
 from chatbox.errors import ApplicationError, ErrorCode
 from chatbox.frames import frame_validate
+from chatbox.models import Conversation
 from chatbox.presenters import messages_present
 from chatbox.ratelimit import send_allowed
 
@@ -36,10 +37,9 @@ def _fresh_user(user_id: int) -> User | None:
 
 
 @database_sync_to_async
-def _membership(user: User, conversation_id: str) -> tuple[uuid.UUID, int]:
-    """The conversation's id and its head ``seq``, for a member; an error otherwise."""
-    participant = selectors.membership(user=user, conversation_id=conversation_id)
-    return participant.conversation_id, participant.conversation.head_seq
+def _conversation_of_member(user: User, conversation_id: str) -> Conversation:
+    """The conversation, for a member; ``not_found`` / ``not_member`` otherwise."""
+    return selectors.conversation_for_member(user=user, conversation_id=conversation_id)
 
 
 @database_sync_to_async
@@ -135,7 +135,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await self._send_frame({"type": "pong"})
 
     async def on_subscribe(self, fields: dict[str, Any]) -> None:
-        conversation_id, head = await _membership(self.user, fields["conversation"])
+        conversation = await _conversation_of_member(self.user, fields["conversation"])
+        conversation_id, head = conversation.pk, conversation.head_seq
         if fields["after"] > head:
             # A mark past the head would silently swallow the events up to it.
             raise ApplicationError(
@@ -172,7 +173,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 )
 
     async def on_unsubscribe(self, fields: dict[str, Any]) -> None:
-        conversation_id, _ = await _membership(self.user, fields["conversation"])
+        conversation_id = (await _conversation_of_member(self.user, fields["conversation"])).pk
         self.delivered.pop(conversation_id, None)
         await self.channel_layer.group_discard(
             realtime.conversation_group(conversation_id), self.channel_name
@@ -210,10 +211,13 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await self._ack(event.conversation_id, fields["client_id"], event.seq)
 
     async def on_typing(self, fields: dict[str, Any]) -> None:
-        conversation_id, _ = await _membership(self.user, fields["conversation"])
+        conversation = await _conversation_of_member(self.user, fields["conversation"])
+        conversation_id = conversation.pk
         user = await _fresh_user(self.user.pk)
         if user is None or not user.may_send:
             raise ApplicationError(ErrorCode.SUSPENDED, "Your account cannot write now.")
+        if conversation.closed_at is not None:
+            raise ApplicationError(ErrorCode.CLOSED, "This conversation is closed.")
         # Typing is not stored, and one notice per interval is plenty for the other side.
         now = time.monotonic()
         if now - self.typing_sent_at.get(conversation_id, 0.0) < (

@@ -20,7 +20,7 @@ from accounts.services import user_ban
 from chatbox import services
 from chatbox.canonical import GENESIS_PREV
 from chatbox.models import Conversation, Event, Participant
-from tests.factories import PASSWORD, UserFactory, conversation_between
+from tests.factories import PASSWORD, conversation_between
 
 pytestmark = pytest.mark.django_db
 
@@ -40,26 +40,6 @@ MESSAGE_KEYS = {
     "redactions",
     "data",
 }
-
-
-@pytest.fixture
-def buyer() -> User:
-    return UserFactory(username="buyer", display_name="Bea Buyer")
-
-
-@pytest.fixture
-def provider() -> User:
-    return UserFactory(username="provider", display_name="Pat Provider")
-
-
-@pytest.fixture
-def outsider() -> User:
-    return UserFactory(username="outsider", display_name="Oz Outsider")
-
-
-@pytest.fixture
-def conversation(buyer: User, provider: User) -> Conversation:
-    return conversation_between(buyer, provider)
 
 
 def signed_in(user: User) -> Client:

@@ -85,21 +85,6 @@ async def sockets(transactional_db: None) -> AsyncIterator[Sockets]:
         await layer.close_pools()
 
 
-@pytest.fixture
-def buyer() -> User:
-    return UserFactory(username="buyer", display_name="Bea Buyer")
-
-
-@pytest.fixture
-def provider() -> User:
-    return UserFactory(username="provider", display_name="Pat Provider")
-
-
-@pytest.fixture
-def conversation(buyer: User, provider: User) -> Conversation:
-    return conversation_between(buyer, provider)
-
-
 async def frame_from(communicator: WebsocketCommunicator) -> dict[str, Any]:
     return json.loads(await communicator.receive_from(timeout=TIMEOUT))
 
@@ -1671,6 +1656,24 @@ async def test_sending_into_a_closed_conversation_is_refused_and_stores_nothing(
     # then `closed` with the client_id, and nothing is stored or delivered
     await _assert_error_then_alive(communicator, "closed", client_id)
     assert await stored(conversation) == [(1, "system", None)]
+    assert await provider_socket.receive_nothing(timeout=0.2) is True
+
+
+async def test_typing_in_a_closed_conversation_is_refused_and_not_forwarded(
+    sockets: Sockets, buyer: User, provider: User, conversation: Conversation
+) -> None:
+    # given a closed conversation, with the provider subscribed
+    await database_sync_to_async(Conversation.objects.filter(pk=conversation.pk).update)(
+        closed_at=timezone.now()
+    )
+    communicator = await sockets.signed_in(buyer)
+    provider_socket = await sockets.subscribed(provider, conversation)
+
+    # when the buyer types
+    await communicator.send_json_to({"type": "typing", "conversation": str(conversation.pk)})
+
+    # then `closed`, and the provider hears nothing
+    await _assert_error_then_alive(communicator, "closed", None)
     assert await provider_socket.receive_nothing(timeout=0.2) is True
 
 
