@@ -6,6 +6,7 @@ The buyer uses a desktop window, the provider a phone-sized one (375 by 667).
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Callable
 
 import pytest
@@ -13,6 +14,7 @@ from playwright.sync_api import Locator, Page, expect
 
 from accounts.models import User
 from accounts.services import user_ban
+from chatbox.services import message_send
 from tests.browser.conftest import PASSWORD, Demo, outside_playwright
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -255,3 +257,32 @@ def test_a_non_member_gets_not_found(demo: Demo, open_page: Callable[..., Page])
     assert response is not None
     assert response.status == 404
     expect(page.get_by_role("log")).to_have_count(0)
+
+
+def test_older_pages_load_when_scrolling_up(demo: Demo, open_page: Callable[..., Page]) -> None:
+    # given 119 messages after the opening event: three pages of history (50, 50, 20)
+    def post_many() -> None:
+        buyer = User.objects.get(pk=demo.users["buyer"])
+        for n in range(1, 120):
+            message_send(
+                conversation_id=demo.conversation_id,
+                sender=buyer,
+                client_id=uuid.uuid4(),
+                body=f"Note {n}",
+            )
+
+    outside_playwright(post_many)
+    buyer = chatting(open_page, demo, "buyer")
+    log = buyer.get_by_role("log").locator("[data-seq]")
+    expect(log).to_have_count(50)
+    assert seqs(buyer) == list(range(71, 121))
+
+    # when the buyer scrolls to the top, twice
+    log.first.scroll_into_view_if_needed()
+    expect(log).to_have_count(100)
+    log.first.scroll_into_view_if_needed()
+
+    # then the whole history is there, once each, in order, and the start is marked
+    expect(log).to_have_count(120)
+    assert seqs(buyer) == list(range(1, 121))
+    expect(buyer.get_by_text("This is the start of the conversation.")).to_be_visible()
