@@ -286,3 +286,30 @@ def test_older_pages_load_when_scrolling_up(demo: Demo, open_page: Callable[...,
     expect(log).to_have_count(120)
     assert seqs(buyer) == list(range(1, 121))
     expect(buyer.get_by_text("This is the start of the conversation.")).to_be_visible()
+
+
+def test_signing_out_on_one_device_leaves_the_other_devices_chatting(
+    demo: Demo, open_page: Callable[..., Page]
+) -> None:
+    # given the buyer on a laptop and a phone, and the provider
+    laptop = chatting(open_page, demo, "buyer")
+    phone = chatting(open_page, demo, "buyer", phone=True)
+    provider = chatting(open_page, demo, "provider")
+    phone.evaluate(
+        """() => {
+          window.__states = [];
+          window.chatboxSocket.addEventListener("status", (e) => __states.push(e.detail.state));
+        }"""
+    )
+
+    # when the buyer signs out on the laptop (the server closes all the buyer's sockets)
+    laptop.get_by_role("button", name="Sign out").click()
+    expect(laptop.get_by_role("button", name="Sign in")).to_be_visible()
+
+    # then the phone, whose session is still good, comes back and goes on chatting
+    phone.wait_for_function(
+        "() => __states.includes('reconnecting') && window.chatboxSocket.state === 'open'"
+    )
+    say(phone, "Still here on my phone")
+    expect(message(provider, "Still here on my phone")).to_have_count(1)
+    expect(phone.get_by_role("textbox", name="Message")).to_be_enabled()

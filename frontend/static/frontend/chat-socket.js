@@ -23,12 +23,23 @@ const MAX_FRAME_BYTES = 64 * 1024;
 export const CLOSE_UNAUTHENTICATED = 4401;
 export const CLOSE_BANNED = 4403;
 const FINAL_CLOSE_CODES = new Set([CLOSE_UNAUTHENTICATED, CLOSE_BANNED]);
+const SESSION_CHECK_URL = "/api/auth/me/";
 
 export class FrameTooLargeError extends RangeError {}
 
 export function chatSocketUrl(path = "/ws/chat/") {
   const scheme = location.protocol === "https:" ? "wss:" : "ws:";
   return `${scheme}//${location.host}${path}`;
+}
+
+/** Whether this browser's session still signs it in (a network failure counts as yes). */
+async function stillSignedIn() {
+  try {
+    const answer = await fetch(SESSION_CHECK_URL, { credentials: "same-origin" });
+    return answer.ok;
+  } catch {
+    return true;
+  }
 }
 
 function newClientId() {
@@ -183,15 +194,30 @@ export class ChatSocket extends EventTarget {
     for (const [clientId, entry] of this.#outbox) {
       if (entry.state === "pending") this.#fail(clientId, entry);
     }
+    if (code === CLOSE_UNAUTHENTICATED && !this.#stopped) {
+      // A sign-out closes all of the user's sockets, also those of other devices whose own
+      // session is still good: only a session that is really gone ends this page's chat.
+      this.#setState("reconnecting");
+      stillSignedIn().then((signedIn) => (signedIn ? this.#reconnectLater() : this.#end(code)));
+      return;
+    }
     if (FINAL_CLOSE_CODES.has(code)) {
-      this.#stopped = true;
-      this.#setState("closed");
-      this.#emit("closed", { code });
+      this.#end(code);
       return;
     }
     if (this.#stopped) return;
     this.#setState("reconnecting");
-    if (!this.#held) this.#scheduleReconnect();
+    this.#reconnectLater();
+  }
+
+  #reconnectLater() {
+    if (!this.#stopped && !this.#held) this.#scheduleReconnect();
+  }
+
+  #end(code) {
+    this.#stopped = true;
+    this.#setState("closed");
+    this.#emit("closed", { code });
   }
 
   #scheduleReconnect() {
