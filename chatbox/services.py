@@ -491,7 +491,9 @@ def _presence_publish(*, user_id: int, online: bool) -> None:
 @transaction.atomic
 def connection_open(*, user: User, channel_name: str) -> Connection:
     """Record an open socket; the user's first one tells their conversations they are online."""
-    was_online = Connection.objects.filter(user=user, seen_at__gte=_fresh_after()).exists()
+    # Rows a crashed server never removed say nothing any more: forget them.
+    Connection.objects.filter(user=user, seen_at__lt=_fresh_after()).delete()
+    was_online = Connection.objects.filter(user=user).exists()
     connection = Connection.objects.create(
         channel_name=channel_name, user=user, seen_at=timezone.now()
     )

@@ -11,7 +11,7 @@ from django.utils import timezone
 from accounts.services import user_suspend
 from chatbox import services
 from chatbox.errors import ApplicationError, ErrorCode
-from chatbox.models import Event, Participant
+from chatbox.models import Connection, Event, Participant
 from chatbox.presenters import messages_present
 from chatbox.selectors import conversation_summaries_for_user, events_after
 from tests.factories import UserFactory, conversation_between
@@ -235,3 +235,16 @@ def test_read_beyond_the_head_is_refused(chat) -> None:
         services.read_mark(conversation_id=conversation.pk, user=provider, seq=2)
     assert refused.value.code == ErrorCode.INVALID_FRAME
     assert Participant.objects.get(conversation=conversation, user=provider).last_read_seq == 0
+
+
+def test_a_connection_left_by_a_crashed_server_is_forgotten_at_the_next_connect(chat) -> None:
+    # given a connection row last seen long ago (its server died without closing it)
+    buyer, _, _ = chat
+    services.connection_open(user=buyer, channel_name="specific.dead!1")
+    Connection.objects.filter(channel_name="specific.dead!1").update(
+        seen_at=timezone.now() - timedelta(hours=1)
+    )
+    # when the buyer connects again
+    services.connection_open(user=buyer, channel_name="specific.live!2")
+    # then only the live connection is left
+    assert list(Connection.objects.values_list("channel_name", flat=True)) == ["specific.live!2"]
