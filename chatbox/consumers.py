@@ -214,8 +214,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
         conversation = await _conversation_of_member(self.user, fields["conversation"])
         conversation_id = conversation.pk
         user = await _fresh_user(self.user.pk)
-        if user is None or not user.may_send:
-            raise ApplicationError(ErrorCode.SUSPENDED, "Your account cannot write now.")
+        if user is None or user.is_banned:
+            raise ApplicationError(ErrorCode.BANNED, "This account is banned.")
+        if user.is_suspended:
+            raise ApplicationError(ErrorCode.SUSPENDED, "Your account is suspended.")
         if conversation.closed_at is not None:
             raise ApplicationError(ErrorCode.CLOSED, "This conversation is closed.")
         # Typing is not stored, and one notice per interval is plenty for the other side.

@@ -1739,6 +1739,28 @@ async def test_a_banned_users_stale_socket_cannot_send(
     assert await stored(conversation) == [(1, "system", None)]
 
 
+async def test_a_banned_users_stale_socket_cannot_type(
+    sockets: Sockets, buyer: User, provider: User, conversation: Conversation
+) -> None:
+    # given the buyer banned without the close notice reaching their socket
+    communicator = await sockets.signed_in(buyer)
+    provider_socket = await sockets.subscribed(provider, conversation)
+    await database_sync_to_async(User.objects.filter(pk=buyer.pk).update)(
+        standing=User.Standing.BANNED
+    )
+
+    # when the socket sends a typing notice
+    await communicator.send_json_to({"type": "typing", "conversation": str(conversation.pk)})
+
+    # then `banned`, the socket closes with 4403, and the provider hears nothing
+    assert without_message(await frame_from(communicator)) == error("banned", None)
+    assert await communicator.receive_output(timeout=TIMEOUT) == {
+        "type": "websocket.close",
+        "code": 4403,
+    }
+    assert await provider_socket.receive_nothing(timeout=0.2) is True
+
+
 async def test_logging_out_closes_the_users_sockets_with_4401(
     sockets: Sockets, buyer: User, provider: User, conversation: Conversation
 ) -> None:
