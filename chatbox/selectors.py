@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db.models import Count, F, Prefetch, Q
@@ -92,9 +93,9 @@ def _summaries(participations: list[Participant]) -> list[ConversationSummary]:
     ]
 
 
-def _participations(user: User) -> list[Participant]:
+def _participations(user: User, **only: Any) -> list[Participant]:
     return list(
-        Participant.objects.filter(user=user)
+        Participant.objects.filter(user=user, **only)
         .select_related("conversation")
         .prefetch_related(
             Prefetch(
@@ -113,10 +114,10 @@ def conversation_summaries_for_user(*, user: User) -> list[ConversationSummary]:
 
 
 def conversation_summary(*, user: User, conversation: Conversation) -> ConversationSummary:
-    for summary in conversation_summaries_for_user(user=user):
-        if summary.id == conversation.pk:
-            return summary
-    raise ApplicationError(ErrorCode.NOT_MEMBER, "You are not a member of this conversation.")
+    summaries = _summaries(_participations(user, conversation=conversation))
+    if not summaries:
+        raise ApplicationError(ErrorCode.NOT_MEMBER, "You are not a member of this conversation.")
+    return summaries[0]
 
 
 def events_after(
