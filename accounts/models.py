@@ -24,6 +24,15 @@ class User(AbstractUser):
     suspended_until = models.DateTimeField(
         null=True, blank=True, help_text="End of a suspension; empty means until lifted."
     )
+    # Verification: each badge is the moment it was earned (empty: not verified). E-mail
+    # verification is kept by django-allauth's EmailAddress.
+    phone_number = models.CharField(max_length=20, blank=True, help_text="E.164, e.g. +4930…")
+    phone_verified_at = models.DateTimeField(null=True, blank=True)
+    id_verified_at = models.DateTimeField(null=True, blank=True)
+    business_verified_at = models.DateTimeField(null=True, blank=True)
+    vetted_at = models.DateTimeField(
+        null=True, blank=True, help_text="When support staff screened and vetted the provider."
+    )
 
     class Meta:
         constraints = [
@@ -47,6 +56,22 @@ class User(AbstractUser):
         if self.standing != self.Standing.SUSPENDED:
             return False
         return self.suspended_until is None or self.suspended_until > timezone.now()
+
+    @property
+    def phone_verified(self) -> bool:
+        return self.phone_verified_at is not None
+
+    @property
+    def id_verified(self) -> bool:
+        return self.id_verified_at is not None
+
+    @property
+    def business_verified(self) -> bool:
+        return self.business_verified_at is not None
+
+    @property
+    def is_vetted(self) -> bool:
+        return self.vetted_at is not None
 
     @property
     def may_send(self) -> bool:
