@@ -58,6 +58,18 @@ class User(AbstractUser):
         return self.suspended_until is None or self.suspended_until > timezone.now()
 
     @property
+    def email_verified(self) -> bool:
+        """A verified address in django-allauth's EmailAddress (the only record of it)."""
+        from allauth.account.models import EmailAddress
+
+        return EmailAddress.objects.filter(user=self, verified=True).exists()
+
+    @property
+    def is_staff_member(self) -> bool:
+        """Support staff or Django staff: must use MFA before any staff page."""
+        return self.is_support or self.is_staff
+
+    @property
     def phone_verified(self) -> bool:
         return self.phone_verified_at is not None
 
@@ -76,3 +88,31 @@ class User(AbstractUser):
     @property
     def may_send(self) -> bool:
         return not self.is_banned and not self.is_suspended
+
+
+class TermsAcceptance(models.Model):
+    """A user accepted a version of the Terms of Service (settings.TERMS_VERSION) at a time."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="terms_acceptances")
+    version = models.CharField(max_length=32)
+    accepted_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "version"], name="terms_accepted_once")
+        ]
+
+
+class PhoneVerification(models.Model):
+    """A one-time code sent by SMS to prove a phone number. Only the code's hash is kept.
+
+    One pending code per user: sending a new one replaces the old. A code works once
+    (``used_at``), for ``PHONE_CODE_TTL`` after ``created_at``, and for a few attempts.
+    """
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="phone_verification")
+    phone_number = models.CharField(max_length=20)
+    code_hash = models.CharField(max_length=128)
+    created_at = models.DateTimeField(default=timezone.now)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    used_at = models.DateTimeField(null=True, blank=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth import authenticate, login, logout
+from django.contrib.auth import login, logout
 from django.middleware.csrf import get_token
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
@@ -13,7 +13,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.errors import AccountErrorCode
 from accounts.models import User
+from accounts.selectors import email_verification_pending, mfa_totp_enabled
+from accounts.services import user_authenticate, user_mfa_check
 from chatbox import realtime, selectors
 from chatbox.errors import ApplicationError, ErrorCode
 from chatbox.presenters import messages_present
@@ -39,6 +42,9 @@ def _user_payload(user: Any) -> dict[str, Any]:
 class LoginSerializer(serializers.Serializer):
     username = serializers.CharField(max_length=150)
     password = serializers.CharField(max_length=4096, trim_whitespace=False)
+    code = serializers.CharField(
+        max_length=64, required=False, help_text="The TOTP or recovery code, for accounts with MFA."
+    )
 
 
 UserSerializer = inline_serializer(
@@ -61,8 +67,8 @@ class LoginView(APIView):
     def post(self, request: Request) -> Response:
         form = LoginSerializer(data=request.data)
         form.is_valid(raise_exception=True)
-        user = authenticate(
-            request._request,
+        user = user_authenticate(
+            request=request._request,
             username=form.validated_data["username"],
             password=form.validated_data["password"],
         )
@@ -70,6 +76,13 @@ class LoginView(APIView):
             raise ApplicationError(ErrorCode.INVALID_CREDENTIALS, "Wrong username or password.")
         if getattr(user, "is_banned", False):
             raise ApplicationError(ErrorCode.BANNED, "This account is banned.")
+        if email_verification_pending(user=user):
+            raise ApplicationError(
+                AccountErrorCode.EMAIL_UNVERIFIED,
+                "Verify your e-mail address first: follow the link we sent you.",
+            )
+        if mfa_totp_enabled(user=user):
+            user_mfa_check(user=user, code=form.validated_data.get("code"))
         login(request._request, user)
         get_token(request._request)
         return Response(_user_payload(user))

@@ -1,4 +1,4 @@
-"""The one error family of Chatbox, and its HTTP shape (PROTOCOL.md §2).
+"""The chat's error codes, and the HTTP shape of every ApplicationError (PROTOCOL.md §2).
 
 Services raise ``ApplicationError(code, message, extra)``; the API turns it into
 ``{"error": {"code", "message", "fields"}}`` with a fitting 4xx status, and the websocket
@@ -14,6 +14,11 @@ from django.views.defaults import page_not_found
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
+
+from accounts.errors import HTTP_STATUS as ACCOUNT_HTTP_STATUS
+from accounts.errors import ApplicationError, error_body
+
+__all__ = ["HTTP_STATUS", "ApplicationError", "ErrorCode", "api_exception_handler", "error_body"]
 
 
 class ErrorCode:
@@ -33,6 +38,7 @@ class ErrorCode:
 
 
 HTTP_STATUS = {
+    **ACCOUNT_HTTP_STATUS,
     ErrorCode.INVALID_FRAME: status.HTTP_400_BAD_REQUEST,
     ErrorCode.INVALID: status.HTTP_400_BAD_REQUEST,
     ErrorCode.INVALID_CREDENTIALS: status.HTTP_400_BAD_REQUEST,
@@ -47,18 +53,6 @@ HTTP_STATUS = {
     ErrorCode.TOO_LARGE: status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
     ErrorCode.RATE_LIMITED: status.HTTP_429_TOO_MANY_REQUESTS,
 }
-
-
-class ApplicationError(Exception):
-    def __init__(self, code: str, message: str, extra: dict[str, Any] | None = None) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.extra = extra or {}
-
-
-def error_body(code: str, message: str, fields: dict[str, Any] | None = None) -> dict[str, Any]:
-    return {"error": {"code": code, "message": message, "fields": fields or {}}}
 
 
 def _flatten(detail: Any) -> Any:

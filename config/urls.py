@@ -5,7 +5,11 @@ from drf_spectacular.views import SpectacularAPIView
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/", include("projects.urls")),
+    path("api/", include("accounts.api_urls")),
     path("api/", include("chatbox.urls")),
+    path("", include("frontend.identity_urls")),
+    path("account/", include("allauth.urls")),
     path("", include("frontend.urls")),
 ]
 

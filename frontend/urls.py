@@ -1,6 +1,6 @@
 from django.urls import path
 
-from frontend import views
+from frontend import profile_views, views
 
 app_name = "frontend"
 
@@ -8,4 +8,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("logout/", views.sign_out, name="logout"),
     path("conversations/<uuid:conversation_id>/", views.conversation, name="conversation"),
+    path("profiles/<str:username>/", profile_views.profile, name="profile"),
+    path("profile/edit/", profile_views.profile_edit, name="profile_edit"),
+    path("providers/", profile_views.providers, name="providers"),
 ]

@@ -7,8 +7,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
+from allauth.account.app_settings import EmailVerificationMethod
+from allauth.account.utils import perform_login
 from django.conf import settings
-from django.contrib.auth import authenticate, login, logout
+from django.contrib.auth import login, logout
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -17,6 +19,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.models import User
+from accounts.selectors import email_verification_pending, mfa_totp_enabled
+from accounts.services import user_authenticate
 from chatbox.errors import ApplicationError
 from chatbox.realtime import close_user_sockets
 from chatbox.selectors import (
@@ -30,6 +34,7 @@ from frontend.forms import SignInForm
 
 WRONG_CREDENTIALS = "Incorrect username or password."
 BANNED = "This account has been banned and can no longer sign in."
+EMAIL_UNVERIFIED = "Verify your e-mail address first: follow the link we sent you."
 
 
 @dataclass(frozen=True)
@@ -90,17 +95,32 @@ def _sign_in(request: HttpRequest) -> HttpResponse:
     form = SignInForm(request.POST)
     if not form.is_valid():
         return _sign_in_page(request, form, status=400)
-    user = authenticate(
-        request,
-        username=form.cleaned_data["username"],
-        password=form.cleaned_data["password"],
-    )
+    try:
+        user = user_authenticate(
+            request=request,
+            username=form.cleaned_data["username"],
+            password=form.cleaned_data["password"],
+        )
+    except ApplicationError as error:  # throttled
+        form.add_error(None, error.message)
+        return _sign_in_page(request, form, status=429)
     if user is None:
         form.add_error(None, WRONG_CREDENTIALS)
         return _sign_in_page(request, form, status=400)
     if cast(User, user).is_banned:
         form.add_error(None, BANNED)
         return _sign_in_page(request, form, status=403)
+    if email_verification_pending(user=user):
+        form.add_error(None, EMAIL_UNVERIFIED)
+        return _sign_in_page(request, form, status=403)
+    if mfa_totp_enabled(user=user):
+        # allauth's login flow asks for the second factor, then signs in and goes on.
+        return perform_login(
+            request,
+            user,
+            email_verification=EmailVerificationMethod.NONE,
+            redirect_url=_safe_next(request),
+        )
     login(request, user)
     return redirect(_safe_next(request))
 

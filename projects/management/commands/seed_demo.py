@@ -10,8 +10,16 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from accounts.models import User
-from projects.models import Project
-from projects.services import engagement_open, project_create
+from accounts.services import terms_accept
+from projects.models import Project, ProviderProfile
+from projects.services import (
+    HourlyRate,
+    PortfolioEntry,
+    engagement_open,
+    profile_update,
+    project_create,
+)
+from projects.taxonomy import taxonomy_sync
 
 DEMO_USERS: dict[str, dict[str, Any]] = {
     "buyer": {"display_name": "Bea Buyer", "is_buyer": True},
@@ -20,6 +28,29 @@ DEMO_USERS: dict[str, dict[str, Any]] = {
     "outsider": {"display_name": "Otto Outsider"},
 }
 DEMO_PROJECT = "Logo and brand kit for a bakery"
+
+
+def _seed_provider_profile(provider: User) -> None:
+    """A public profile for the demo provider, made once: a rerun keeps the provider's edits."""
+    taxonomy_sync()  # a database flushed by tests has lost the migration's rows
+    if ProviderProfile.objects.filter(user=provider).exists():
+        return
+    profile_update(
+        provider=provider,
+        headline="Brand identities for small food businesses",
+        bio="Ten years of logos, colours and packaging for bakeries, cafés and delis.",
+        hourly_rate=HourlyRate(amount=4500, currency="EUR"),
+        skills=["logo-design", "brand-identity", "packaging-design"],
+        visibility=ProviderProfile.Visibility.PUBLIC,
+        portfolio=[
+            PortfolioEntry(
+                title="Corner Bakery rebrand",
+                link="https://example.com/portfolio/corner-bakery",
+                description="A new logo, a warm palette and boxes that people keep.",
+            )
+        ],
+        credentials=[],
+    )
 
 
 class Command(BaseCommand):
@@ -39,6 +70,7 @@ class Command(BaseCommand):
                 if password:
                     user.set_password(password)
                     user.save(update_fields=["password"])
+                terms_accept(user=user)  # the demo accepts the current Terms (docs/identity.md)
                 users[username] = {"id": user.pk, "username": username, "password": password}
             buyer = User.objects.get(username="buyer")
             project = Project.objects.filter(buyer=buyer, title=DEMO_PROJECT).first()
@@ -51,6 +83,7 @@ class Command(BaseCommand):
         engagement = engagement_open(
             project=project, provider=User.objects.get(username="provider")
         )
+        _seed_provider_profile(User.objects.get(username="provider"))
         result: dict[str, Any] = {
             "users": users,
             "project": {"id": project.pk},
