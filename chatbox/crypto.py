@@ -133,3 +133,48 @@ def payload_open(
         raise CryptoError(f"event {seq} of conversation {conversation_id} did not open") from exc
     payload: dict[str, Any] = json.loads(plaintext)
     return payload
+
+
+# -- sealed blobs: one data key per blob -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SealedBlob:
+    """A blob sealed at rest: its own data key, wrapped by master key ``kek_id``."""
+
+    kek_id: str
+    wrapped_key: bytes
+    ciphertext: bytes
+
+
+def _blob_aad(*, role: str, purpose: str, subject: str, kek_id: str) -> bytes:
+    return canonical({"purpose": purpose, "subject": subject, "kek": kek_id, "role": role})
+
+
+def blob_seal(*, purpose: str, subject: str, plaintext: bytes) -> SealedBlob:
+    """Seal ``plaintext`` with a fresh data key, wrapped by the primary master key.
+
+    ``purpose`` and ``subject`` (e.g. ``"identity-document"`` and the row's id) are bound as
+    associated data to both the wrapped key and the blob: moved elsewhere, neither opens.
+    """
+    master = key_ring().primary
+    data_key = data_key_generate()
+    key_aad = _blob_aad(role="key", purpose=purpose, subject=subject, kek_id=master.id)
+    blob_aad = _blob_aad(role="blob", purpose=purpose, subject=subject, kek_id=master.id)
+    return SealedBlob(
+        kek_id=master.id,
+        wrapped_key=bytes(nacl.secret.Aead(master.key).encrypt(data_key, key_aad)),
+        ciphertext=bytes(nacl.secret.Aead(data_key).encrypt(plaintext, blob_aad)),
+    )
+
+
+def blob_open(*, purpose: str, subject: str, sealed: SealedBlob) -> bytes:
+    """The plaintext of a blob sealed by ``blob_seal`` for the same purpose and subject."""
+    master = key_ring().get(sealed.kek_id)
+    key_aad = _blob_aad(role="key", purpose=purpose, subject=subject, kek_id=master.id)
+    blob_aad = _blob_aad(role="blob", purpose=purpose, subject=subject, kek_id=master.id)
+    try:
+        data_key = nacl.secret.Aead(master.key).decrypt(bytes(sealed.wrapped_key), key_aad)
+        return bytes(nacl.secret.Aead(data_key).decrypt(bytes(sealed.ciphertext), blob_aad))
+    except nacl.exceptions.CryptoError as exc:
+        raise CryptoError(f"{purpose} blob of {subject} did not open") from exc

@@ -133,6 +133,8 @@ EMAIL_HOST_USER = EMAIL_CONFIG.get("EMAIL_HOST_USER") or ""
 EMAIL_HOST_PASSWORD = EMAIL_CONFIG.get("EMAIL_HOST_PASSWORD") or ""
 EMAIL_USE_TLS = bool(EMAIL_CONFIG.get("EMAIL_USE_TLS"))
 EMAIL_USE_SSL = bool(EMAIL_CONFIG.get("EMAIL_USE_SSL"))
+# filemail:////abs/path writes each e-mail to a file there (the browser tests read them).
+EMAIL_FILE_PATH = EMAIL_CONFIG.get("EMAIL_FILE_PATH") or str(DATA_DIR / "mail")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Chatbox <no-reply@localhost>")
 SMS_BACKEND = env.str("SMS_BACKEND", default="accounts.sms.ConsoleSMSBackend")
 TERMS_VERSION = env.str("TERMS_VERSION", default="2026-11-01")
@@ -219,6 +221,8 @@ CHATBOX_MAX_FRAME_BYTES = env.int("CHATBOX_MAX_FRAME_BYTES", default=64 * 1024)
 CHATBOX_SEND_RATE = env.str("CHATBOX_SEND_RATE", default="20/10")  # sends per seconds, per user
 CHATBOX_TYPING_INTERVAL_SECONDS = env.float("CHATBOX_TYPING_INTERVAL_SECONDS", default=2.0)
 CHATBOX_PRESENCE_TTL_SECONDS = env.int("CHATBOX_PRESENCE_TTL_SECONDS", default=120)
+# Skills assessments (projects.assessments): the time limit of one quiz.
+ASSESSMENT_MINUTES = env.int("ASSESSMENT_MINUTES", default=10)
 
 LOGGING = {
     "version": 1,

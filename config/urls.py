@@ -8,7 +8,9 @@ urlpatterns = [
     path("api/", include("projects.urls")),
     path("api/", include("accounts.api_urls")),
     path("api/", include("chatbox.urls")),
+    path("api/", include("reports.urls")),
     path("", include("frontend.identity_urls")),
+    path("", include("frontend.verification_urls")),
     path("account/", include("allauth.urls")),
     path("", include("frontend.urls")),
 ]

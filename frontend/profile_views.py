@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from accounts.models import User
 from chatbox.errors import ApplicationError, ErrorCode
 from projects import selectors
+from projects.assessments import assessments_passed
 from projects.models import ProviderProfile
 from projects.money import format_amount, minor_unit_digits, parse_major
 from projects.services import (
@@ -79,6 +80,7 @@ def profile(request: HttpRequest, username: str) -> HttpResponse:
         "provider": shown.user,
         "badges": _badges(shown.user),
         "rate": _rate(shown),
+        "assessments": assessments_passed(provider=shown.user),
         "is_owner": is_owner and not view_as_public,
         "view_as_public": view_as_public and is_owner,
     }

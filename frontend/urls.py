@@ -1,6 +1,6 @@
 from django.urls import path
 
-from frontend import profile_views, views
+from frontend import assessment_views, profile_views, views
 
 app_name = "frontend"
 
@@ -11,4 +11,10 @@ urlpatterns = [
     path("profiles/<str:username>/", profile_views.profile, name="profile"),
     path("profile/edit/", profile_views.profile_edit, name="profile_edit"),
     path("providers/", profile_views.providers, name="providers"),
+    path("assessments/", assessment_views.assessment_list, name="assessments"),
+    path(
+        "assessments/<int:attempt_id>/",
+        assessment_views.assessment_detail,
+        name="assessment",
+    ),
 ]

@@ -18,6 +18,7 @@ from rest_framework.views import APIView
 from accounts.models import User
 from chatbox.errors import ApplicationError, ErrorCode
 from projects import selectors, services
+from projects.assessments import assessments_passed
 from projects.models import Category, ProviderProfile
 
 # Raising invoices will require these verified (enforced where invoices are raised).
@@ -89,12 +90,21 @@ class ProviderCardSerializer(serializers.Serializer):
     badges = BadgesSerializer()
 
 
+class PassedAssessmentSerializer(serializers.Serializer):
+    skill = serializers.CharField()
+    name = serializers.CharField()
+    score = serializers.IntegerField()
+    of = serializers.IntegerField()
+    passed_at = serializers.DateTimeField()
+
+
 class ProfileSerializer(ProviderCardSerializer):
     bio = serializers.CharField()
     visibility = serializers.ChoiceField(choices=ProviderProfile.Visibility.choices)
     portfolio = PortfolioItemSerializer(many=True)
     credentials = CredentialSerializer(many=True)
     invoicing_requires = serializers.ListField(child=serializers.CharField())
+    assessments = PassedAssessmentSerializer(many=True)
     updated_at = serializers.DateTimeField(allow_null=True)
 
 
@@ -145,6 +155,16 @@ def profile_payload(profile: ProviderProfile) -> dict[str, Any]:
             for c in (profile.credentials.all() if saved else [])
         ],
         "invoicing_requires": INVOICING_REQUIRES,
+        "assessments": [
+            {
+                "skill": passed.skill.slug,
+                "name": passed.skill.name,
+                "score": passed.score,
+                "of": len(passed.question_ids),
+                "passed_at": passed.submitted_at.isoformat() if passed.submitted_at else None,
+            }
+            for passed in assessments_passed(provider=profile.user)
+        ],
         "updated_at": profile.updated_at.isoformat() if saved else None,
     }
 

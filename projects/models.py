@@ -231,3 +231,59 @@ class Credential(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+# -- skills assessments ----------------------------------------------------------------------------
+
+
+class AssessmentAttempt(models.Model):
+    """One timed quiz of a provider on one skill; ``projects.assessments`` runs it.
+
+    Open while unscored (``score`` is null): at most one open attempt per provider and skill.
+    An attempt is scored when submitted in time, or as failed (score 0, never submitted) when
+    its deadline has passed and the provider starts again. The questions are ids of the bank
+    in ``projects/data/questions.json``; the right answers stay there, never on this row.
+    """
+
+    provider = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="assessment_attempts"
+    )
+    skill = models.ForeignKey(Skill, on_delete=models.PROTECT, related_name="+")
+    started_at = models.DateTimeField()
+    deadline = models.DateTimeField()
+    question_ids = models.JSONField(default=list, help_text="Ids drawn from the bank, in order.")
+    answers = models.JSONField(default=dict, help_text="Question id → chosen option index.")
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    score = models.PositiveSmallIntegerField(null=True, blank=True, help_text="Right answers.")
+    passed = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-started_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider", "skill"],
+                condition=Q(score__isnull=True),
+                name="one_open_assessment_per_skill",
+            ),
+            models.CheckConstraint(
+                name="assessment_deadline_after_start",
+                condition=Q(deadline__gt=models.F("started_at")),
+            ),
+            # Time is the server's: nothing is recorded as submitted after the deadline.
+            models.CheckConstraint(
+                name="assessment_submitted_in_time",
+                condition=Q(submitted_at__isnull=True)
+                | Q(submitted_at__lte=models.F("deadline"), score__isnull=False),
+            ),
+            models.CheckConstraint(
+                name="assessment_open_has_not_passed",
+                condition=Q(score__isnull=False) | Q(passed=False),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.skill} assessment of {self.provider}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.score is None

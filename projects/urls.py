@@ -1,6 +1,6 @@
 from django.urls import path
 
-from projects import api
+from projects import api, assessment_api
 
 urlpatterns = [
     path("categories/", api.CategoryListView.as_view(), name="api-categories"),
@@ -8,4 +8,15 @@ urlpatterns = [
     path("profiles/me/", api.MyProfileView.as_view(), name="api-my-profile"),
     path("profiles/<str:username>/", api.ProfileDetailView.as_view(), name="api-profile"),
     path("providers/", api.ProviderSearchView.as_view(), name="api-providers"),
+    path("assessments/", assessment_api.AssessmentListView.as_view(), name="api-assessments"),
+    path(
+        "assessments/<int:attempt_id>/",
+        assessment_api.AssessmentDetailView.as_view(),
+        name="api-assessment",
+    ),
+    path(
+        "assessments/<int:attempt_id>/submit/",
+        assessment_api.AssessmentSubmitView.as_view(),
+        name="api-assessment-submit",
+    ),
 ]

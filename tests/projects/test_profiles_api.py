@@ -92,6 +92,7 @@ def test_a_provider_saves_the_whole_profile_and_reads_it_back(client: Client) ->
             "vetted": False,
         },
         "invoicing_requires": ["email", "phone"],
+        "assessments": [],
     }
 
 
