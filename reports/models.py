@@ -10,7 +10,24 @@ from django.db.models import Q
 from django.utils import timezone
 
 
-class IdentityDocument(models.Model):
+class StaffDecision(models.Model):
+    """Who of support staff decided a case, when, and why."""
+
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    reason = models.TextField(blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class IdentityDocument(StaffDecision):
     """A government ID (``identity``) or a business registration (``business``) to review.
 
     The file is sealed at rest (``chatbox.crypto.blob_seal``, subject: this row's id) while
@@ -34,15 +51,6 @@ class IdentityDocument(models.Model):
     kind = models.CharField(max_length=16, choices=Kind.choices)
     uploaded_at = models.DateTimeField(default=timezone.now)
     state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING)
-    decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
-    decided_at = models.DateTimeField(null=True, blank=True)
-    reason = models.TextField(blank=True)
     # The sniffed type and size of the file, kept after the file is deleted.
     content_type = models.CharField(max_length=64)
     size = models.PositiveIntegerField()
@@ -86,7 +94,7 @@ class IdentityDocument(models.Model):
         return self.state == self.State.PENDING
 
 
-class VettingRequest(models.Model):
+class VettingRequest(StaffDecision):
     """A provider asks support staff to screen their profile, portfolio and credentials."""
 
     class State(models.TextChoices):
@@ -99,15 +107,6 @@ class VettingRequest(models.Model):
     )
     requested_at = models.DateTimeField(default=timezone.now)
     state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING)
-    decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
-    decided_at = models.DateTimeField(null=True, blank=True)
-    reason = models.TextField(blank=True)
 
     class Meta:
         ordering = ["requested_at", "pk"]
