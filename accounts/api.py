@@ -1,4 +1,5 @@
-"""The identity HTTP API: sign-up, the signed-in account, phone verification, Terms, staff ping.
+"""The identity HTTP API: sign-up, the signed-in account, e-mail and phone verification, TOTP,
+Terms, staff ping.
 
 Errors are ``ApplicationError``s, which ``chatbox.errors.api_exception_handler`` turns into the
 error shape of PROTOCOL.md §2.
@@ -21,7 +22,16 @@ from rest_framework.views import APIView
 from accounts.errors import AccountErrorCode, ApplicationError
 from accounts.models import User
 from accounts.selectors import account_for_user
-from accounts.services import phone_code_send, phone_code_verify, terms_accept
+from accounts.services import (
+    email_verification_resend,
+    email_verify,
+    mfa_totp_activate,
+    mfa_totp_begin,
+    mfa_totp_deactivate,
+    phone_code_send,
+    phone_code_verify,
+    terms_accept,
+)
 
 # allauth's form field → the API's field.
 _SIGNUP_FIELDS = {
@@ -200,3 +210,100 @@ class StaffPingView(APIView):
     @extend_schema(responses={200: inline_serializer("Ping", {"ok": serializers.BooleanField()})})
     def get(self, request: Request) -> Response:
         return Response({"ok": True})
+
+
+class EmailKeySerializer(serializers.Serializer):
+    key = serializers.CharField(max_length=512)
+
+
+class EmailVerifyView(APIView):
+    """Confirm an address with the key from the e-mailed link (``/account/confirm-email/KEY/``).
+
+    No sign-in needed, as for the link itself; it does not sign anyone in.
+    """
+
+    authentication_classes: list[type] = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        request=EmailKeySerializer,
+        responses={
+            200: inline_serializer(
+                "EmailVerified",
+                {"email": serializers.CharField(), "verified": serializers.BooleanField()},
+            )
+        },
+    )
+    def post(self, request: Request) -> Response:
+        form = EmailKeySerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        address = email_verify(request=request._request, key=form.validated_data["key"])
+        return Response({"email": address.email, "verified": True})
+
+
+class EmailResendView(APIView):
+    @extend_schema(
+        request=None,
+        responses={
+            202: inline_serializer("EmailVerificationSent", {"email": serializers.CharField()})
+        },
+        description="Sends the verification e-mail again; at most one per address per cooldown.",
+    )
+    def post(self, request: Request) -> Response:
+        address = email_verification_resend(request=request._request, user=_user(request))
+        return Response({"email": address.email}, status=status.HTTP_202_ACCEPTED)
+
+
+class MFACodeSerializer(serializers.Serializer):
+    code = serializers.CharField(max_length=64)
+    # Asked again before any change to the second factor, as allauth's pages do.
+    password = serializers.CharField(max_length=4096, trim_whitespace=False)
+
+
+class TOTPView(APIView):
+    @extend_schema(
+        request=None,
+        responses={
+            200: inline_serializer(
+                "TOTPSetup",
+                {"secret": serializers.CharField(), "otpauth_url": serializers.CharField()},
+            )
+        },
+        description="Starts TOTP setup: a new secret, kept in the session until activated.",
+    )
+    def post(self, request: Request) -> Response:
+        return Response(mfa_totp_begin(request=request._request, user=_user(request)))
+
+    @extend_schema(request=MFACodeSerializer, responses={204: None})
+    def delete(self, request: Request) -> Response:
+        form = MFACodeSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        mfa_totp_deactivate(
+            request=request._request,
+            user=_user(request),
+            code=form.validated_data["code"],
+            password=form.validated_data["password"],
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class TOTPActivateView(APIView):
+    @extend_schema(
+        request=MFACodeSerializer,
+        responses={
+            201: inline_serializer(
+                "TOTPActivated",
+                {"recovery_codes": serializers.ListField(child=serializers.CharField())},
+            )
+        },
+    )
+    def post(self, request: Request) -> Response:
+        form = MFACodeSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        codes = mfa_totp_activate(
+            request=request._request,
+            user=_user(request),
+            code=form.validated_data["code"],
+            password=form.validated_data["password"],
+        )
+        return Response({"recovery_codes": codes}, status=status.HTTP_201_CREATED)

@@ -24,6 +24,12 @@ class AccountErrorCode:
     RATE_LIMITED = "rate_limited"
     MFA_CODE_REQUIRED = "mfa_code_required"
     MFA_CODE_INVALID = "mfa_code_invalid"
+    EMAIL_KEY_INVALID = "email_key_invalid"
+    EMAIL_ALREADY_VERIFIED = "email_already_verified"
+    EMAIL_NOT_PENDING = "email_not_pending"
+    MFA_ALREADY_ENABLED = "mfa_already_enabled"
+    MFA_NOT_ENABLED = "mfa_not_enabled"
+    PASSWORD_INVALID = "password_invalid"  # noqa: S105 - an error code, not a secret
 
 
 HTTP_STATUS = {
@@ -36,16 +42,34 @@ HTTP_STATUS = {
     AccountErrorCode.EMAIL_UNVERIFIED: 403,
     AccountErrorCode.RATE_LIMITED: 429,
     AccountErrorCode.MFA_CODE_REQUIRED: 401,
+    # 401 when signing in; setting MFA up or down answers 400 (``ApplicationError.status``).
     AccountErrorCode.MFA_CODE_INVALID: 401,
+    AccountErrorCode.EMAIL_KEY_INVALID: 400,
+    AccountErrorCode.EMAIL_ALREADY_VERIFIED: 400,
+    AccountErrorCode.EMAIL_NOT_PENDING: 400,
+    AccountErrorCode.MFA_ALREADY_ENABLED: 400,
+    AccountErrorCode.MFA_NOT_ENABLED: 400,
+    AccountErrorCode.PASSWORD_INVALID: 400,
 }
 
 
 class ApplicationError(Exception):
-    def __init__(self, code: str, message: str, extra: dict[str, Any] | None = None) -> None:
+    """``status`` overrides the code's usual HTTP status where one code means two things
+    (``mfa_code_invalid``: 401 at sign-in, 400 when setting MFA up or down)."""
+
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        extra: dict[str, Any] | None = None,
+        *,
+        status: int | None = None,
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.extra = extra or {}
+        self.status = status
 
 
 def error_body(code: str, message: str, fields: dict[str, Any] | None = None) -> dict[str, Any]:

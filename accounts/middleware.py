@@ -35,6 +35,7 @@ TERMS_EXEMPT_API = {
     "/api/auth/signup/",
     "/api/account/",
     "/api/account/terms/",
+    "/api/account/email/verify/",
     "/api/schema/",
 }
 TERMS_SESSION_KEY = "accounts.terms_accepted"

@@ -1,4 +1,4 @@
-"""Writes on people: account standing, terms acceptance, phone verification."""
+"""Writes on people: account standing, terms acceptance, phone and e-mail verification, MFA."""
 
 from __future__ import annotations
 
@@ -9,9 +9,28 @@ from datetime import datetime, timedelta
 
 import phonenumbers
 from allauth.account.adapter import get_adapter
+from allauth.account.internal.flows.email_verification import (
+    send_verification_email_to_address,
+)
+from allauth.account.models import EmailAddress, get_emailconfirmation_model
+from allauth.mfa import signals as mfa_signals
+from allauth.mfa.adapter import get_adapter as get_mfa_adapter
 from allauth.mfa.base.forms import AuthenticateForm
+from allauth.mfa.base.internal.flows import delete_and_cleanup
+from allauth.mfa.internal.flows.add import validate_can_add_authenticator
+from allauth.mfa.models import Authenticator
+from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
+from allauth.mfa.recovery_codes.internal.flows import auto_generate_recovery_codes
+from allauth.mfa.totp.forms import ActivateTOTPForm
+from allauth.mfa.totp.internal.auth import (
+    SECRET_SESSION_KEY,
+    TOTP,
+    clear_totp_secret,
+    generate_totp_secret,
+)
 from django import forms
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils import timezone
@@ -19,6 +38,7 @@ from django.utils import timezone
 from accounts import sms
 from accounts.errors import AccountErrorCode, ApplicationError
 from accounts.models import PhoneVerification, TermsAcceptance, User
+from accounts.selectors import mfa_totp_enabled
 
 PHONE_CODE_TTL = timedelta(minutes=10)
 PHONE_CODE_MAX_ATTEMPTS = 5
@@ -180,3 +200,157 @@ def phone_code_verify(*, user: User, code: str) -> User:
     if wrong:
         raise ApplicationError(AccountErrorCode.CODE_INVALID, "The code is not correct.")
     return user
+
+
+# --- E-mail verification over the API (allauth's confirmation keys and sending) ---------------
+
+
+def email_verify(*, request: HttpRequest, key: str) -> EmailAddress:
+    """Confirm the address behind ``key`` (the key in the e-mailed link), as allauth's page does.
+
+    An unknown, used or expired key changes nothing: ``email_key_invalid``.
+    """
+    with transaction.atomic():
+        confirmation = get_emailconfirmation_model().from_key(key.strip())
+        address = confirmation.confirm(request) if confirmation is not None else None
+    if address is None:
+        raise ApplicationError(
+            AccountErrorCode.EMAIL_KEY_INVALID,
+            "This verification link is unknown, used or expired: ask for a new one.",
+        )
+    return address
+
+
+def email_verification_resend(*, request: HttpRequest, user: User) -> EmailAddress:
+    """Send the verification e-mail again through allauth, within its rate limit
+    (``ACCOUNT_RATE_LIMITS["confirm_email"]``: one e-mail per address per cooldown).
+
+    Accounts without an address row (see docs/identity.md) have nothing pending.
+    """
+    addresses = EmailAddress.objects.filter(user=user)
+    if addresses.filter(verified=True).exists():
+        raise ApplicationError(
+            AccountErrorCode.EMAIL_ALREADY_VERIFIED, "The e-mail address is already verified."
+        )
+    address = addresses.order_by("-primary", "pk").first()
+    if address is None:
+        raise ApplicationError(
+            AccountErrorCode.EMAIL_NOT_PENDING, "This account has no address awaiting verification."
+        )
+    if not send_verification_email_to_address(request, address):
+        raise ApplicationError(
+            AccountErrorCode.RATE_LIMITED,
+            "A verification e-mail was sent a moment ago. Try again in a few minutes.",
+        )
+    return address
+
+
+# --- TOTP over the API (allauth.mfa's secret, code check, activation and recovery codes) ------
+
+
+def _mfa_can_add(*, user: User) -> None:
+    if mfa_totp_enabled(user=user):
+        raise ApplicationError(
+            AccountErrorCode.MFA_ALREADY_ENABLED, "Two-factor authentication is already on."
+        )
+    try:
+        validate_can_add_authenticator(user)
+    except ValidationError as error:
+        raise ApplicationError(
+            AccountErrorCode.EMAIL_UNVERIFIED, " ".join(error.messages)
+        ) from error
+
+
+def mfa_totp_begin(*, request: HttpRequest, user: User) -> dict[str, str]:
+    """A fresh TOTP secret, kept in the session until activated (as allauth's page does)."""
+    _mfa_can_add(user=user)
+    secret = generate_totp_secret()
+    request.session[SECRET_SESSION_KEY] = secret
+    return {"secret": secret, "otpauth_url": get_mfa_adapter().build_totp_url(user, secret)}
+
+
+def _code_refused(form: AuthenticateForm | ActivateTOTPForm) -> ApplicationError:
+    if form.has_error("code", "rate_limited") or form.has_error("code", "too_many_login_attempts"):
+        return ApplicationError(
+            AccountErrorCode.RATE_LIMITED, "Too many wrong codes. Try again in a few minutes."
+        )
+    return ApplicationError(
+        AccountErrorCode.MFA_CODE_INVALID,
+        "The two-factor code is not correct.",
+        {"code": [str(message) for message in form.errors.get("code", [])]},
+        status=400,
+    )
+
+
+def _require_password(*, user: User, password: str) -> None:
+    """The account's password, asked again before a change to its second factor: a stolen
+    session alone must not be able to lock the owner out (allauth's pages reauthenticate)."""
+    if not user.check_password(password):
+        raise ApplicationError(
+            AccountErrorCode.PASSWORD_INVALID,
+            "The password is not correct.",
+            {"password": ["not correct"]},
+        )
+
+
+def mfa_totp_activate(*, request: HttpRequest, user: User, code: str, password: str) -> list[str]:
+    """Turn TOTP on with the pending secret if ``password`` is the account's and ``code`` is
+    right for the secret; returns the recovery codes (generated with it, as allauth's page
+    does). A wrong password or code activates nothing.
+    """
+    _require_password(user=user, password=password)
+    _mfa_can_add(user=user)
+    if not request.session.get(SECRET_SESSION_KEY):
+        raise ApplicationError(
+            AccountErrorCode.MFA_CODE_INVALID,
+            "No TOTP setup is pending: POST /api/account/mfa/totp/ first.",
+            status=400,
+        )
+    form = ActivateTOTPForm(user=user, data={"code": code})
+    if not form.is_valid():
+        raise _code_refused(form)
+    with transaction.atomic():
+        User.objects.select_for_update().get(pk=user.pk)
+        if mfa_totp_enabled(user=user):
+            raise ApplicationError(
+                AccountErrorCode.MFA_ALREADY_ENABLED, "Two-factor authentication is already on."
+            )
+        totp = TOTP.activate(user, form.secret).instance
+        recovery = auto_generate_recovery_codes(request) or Authenticator.objects.get(
+            user=user, type=Authenticator.Type.RECOVERY_CODES
+        )
+
+        def notify() -> None:
+            mfa_signals.authenticator_added.send(
+                sender=Authenticator, request=request, user=user, authenticator=totp
+            )
+            get_adapter(request).send_notification_mail("mfa/email/totp_activated", user)
+
+        transaction.on_commit(notify)
+    clear_totp_secret(request)
+    return RecoveryCodes(recovery).get_unused_codes()
+
+
+def mfa_totp_deactivate(*, request: HttpRequest, user: User, code: str, password: str) -> None:
+    """Turn TOTP off (and drop the recovery codes) with the password and a right current code:
+    TOTP or a recovery code. Support staff must keep MFA."""
+    if user.is_staff_member:
+        raise ApplicationError(
+            AccountErrorCode.MFA_REQUIRED, "Support staff must keep two-factor authentication."
+        )
+    _require_password(user=user, password=password)
+    authenticator = Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).first()
+    if authenticator is None:
+        raise ApplicationError(
+            AccountErrorCode.MFA_NOT_ENABLED, "Two-factor authentication is not on."
+        )
+    form = AuthenticateForm(user=user, data={"code": code})
+    if not form.is_valid():
+        raise _code_refused(form)
+    if not get_mfa_adapter().can_delete_authenticator(authenticator):
+        raise ApplicationError(
+            AccountErrorCode.MFA_REQUIRED, "Two-factor authentication cannot be turned off."
+        )
+    with transaction.atomic():
+        delete_and_cleanup(request, authenticator)
+    get_adapter(request).send_notification_mail("mfa/email/totp_deactivated", user)

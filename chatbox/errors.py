@@ -71,7 +71,7 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     if isinstance(exc, ApplicationError):
         return Response(
             error_body(exc.code, exc.message, exc.extra),
-            status=HTTP_STATUS.get(exc.code, status.HTTP_400_BAD_REQUEST),
+            status=exc.status or HTTP_STATUS.get(exc.code, status.HTTP_400_BAD_REQUEST),
         )
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
