@@ -831,50 +831,31 @@ async def test_changing_another_persons_message_is_forbidden_and_stores_nothing(
 
 
 @pytest.mark.parametrize("action", ["edit", "delete"])
-async def test_changing_a_system_event_is_forbidden(
-    sockets: Sockets, buyer: User, conversation: Conversation, action: str
+@pytest.mark.parametrize(
+    ("seq", "code"),
+    [(1, "forbidden"), (99, "not_found")],
+    ids=["the opening system event", "a missing seq"],
+)
+async def test_changing_what_is_not_ones_own_message_is_refused(
+    sockets: Sockets, buyer: User, conversation: Conversation, action: str, seq: int, code: str
 ) -> None:
-    # given the conversation's opening system event 1
+    # given a conversation holding only its opening system event 1
     communicator = await sockets.signed_in(buyer)
 
-    # when the buyer tries to change it
+    # when the buyer tries to edit or delete seq 1 (a system event) or seq 99 (none)
     client_id = str(uuid.uuid4())
     await communicator.send_json_to(
         {
             "type": action,
             "conversation": str(conversation.pk),
             "client_id": client_id,
-            "seq": 1,
+            "seq": seq,
             "body": "Hacked",
         }
     )
 
-    # then `forbidden` and nothing is stored
-    assert without_message(await frame_from(communicator)) == error("forbidden", client_id)
-    assert await stored(conversation) == [(1, "system", None)]
-
-
-@pytest.mark.parametrize("action", ["edit", "delete"])
-async def test_changing_a_missing_message_is_not_found(
-    sockets: Sockets, buyer: User, conversation: Conversation, action: str
-) -> None:
-    # given a conversation with one event
-    communicator = await sockets.signed_in(buyer)
-
-    # when the buyer edits or deletes seq 99
-    client_id = str(uuid.uuid4())
-    await communicator.send_json_to(
-        {
-            "type": action,
-            "conversation": str(conversation.pk),
-            "client_id": client_id,
-            "seq": 99,
-            "body": "New",
-        }
-    )
-
-    # then `not_found` and nothing is stored
-    assert without_message(await frame_from(communicator)) == error("not_found", client_id)
+    # then the error, carrying the client_id, and nothing is stored
+    assert without_message(await frame_from(communicator)) == error(code, client_id)
     assert await stored(conversation) == [(1, "system", None)]
 
 
