@@ -2,15 +2,33 @@
 
 ``ApplicationError(code, message, extra)``: the API turns it into the error shape of
 PROTOCOL.md §2 (``chatbox.errors.api_exception_handler``), the websocket consumer into an
-``error`` frame. Each app keeps its codes; this module holds the identity layer's. Middleware,
+``error`` frame. Each app keeps its codes in its own ``errors`` module and registers their HTTP
+statuses there with ``http_status_register``; a code must be imported to be raised, so its
+status is known before it is needed. This module holds the identity layer's codes. Middleware,
 which runs outside DRF, builds the same shape with ``error_response``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from django.http import JsonResponse
+
+_HTTP_STATUS: dict[str, int] = {}
+
+
+def http_status_register(statuses: Mapping[str, int]) -> None:
+    """Register the HTTP status of an app's error codes. A code has one status everywhere:
+    registering it again with another is a defect, refused at import."""
+    for code, status in statuses.items():
+        if _HTTP_STATUS.setdefault(code, status) != status:
+            raise ValueError(f"error code {code!r} has status {_HTTP_STATUS[code]}, not {status}")
+
+
+def http_status(code: str) -> int:
+    """The HTTP status of an error code: its registered one, else 400."""
+    return _HTTP_STATUS.get(code, 400)
 
 
 class AccountErrorCode:
@@ -32,25 +50,27 @@ class AccountErrorCode:
     PASSWORD_INVALID = "password_invalid"  # noqa: S105 - an error code, not a secret
 
 
-HTTP_STATUS = {
-    AccountErrorCode.INVALID: 400,
-    AccountErrorCode.CODE_INVALID: 400,
-    AccountErrorCode.CODE_EXPIRED: 400,
-    AccountErrorCode.NO_PHONE: 400,
-    AccountErrorCode.MFA_REQUIRED: 403,
-    AccountErrorCode.TERMS_NOT_ACCEPTED: 403,
-    AccountErrorCode.EMAIL_UNVERIFIED: 403,
-    AccountErrorCode.RATE_LIMITED: 429,
-    AccountErrorCode.MFA_CODE_REQUIRED: 401,
-    # 401 when signing in; setting MFA up or down answers 400 (``ApplicationError.status``).
-    AccountErrorCode.MFA_CODE_INVALID: 401,
-    AccountErrorCode.EMAIL_KEY_INVALID: 400,
-    AccountErrorCode.EMAIL_ALREADY_VERIFIED: 400,
-    AccountErrorCode.EMAIL_NOT_PENDING: 400,
-    AccountErrorCode.MFA_ALREADY_ENABLED: 400,
-    AccountErrorCode.MFA_NOT_ENABLED: 400,
-    AccountErrorCode.PASSWORD_INVALID: 400,
-}
+http_status_register(
+    {
+        AccountErrorCode.INVALID: 400,
+        AccountErrorCode.CODE_INVALID: 400,
+        AccountErrorCode.CODE_EXPIRED: 400,
+        AccountErrorCode.NO_PHONE: 400,
+        AccountErrorCode.MFA_REQUIRED: 403,
+        AccountErrorCode.TERMS_NOT_ACCEPTED: 403,
+        AccountErrorCode.EMAIL_UNVERIFIED: 403,
+        AccountErrorCode.RATE_LIMITED: 429,
+        AccountErrorCode.MFA_CODE_REQUIRED: 401,
+        # 401 when signing in; setting MFA up or down answers 400 (``ApplicationError.status``).
+        AccountErrorCode.MFA_CODE_INVALID: 401,
+        AccountErrorCode.EMAIL_KEY_INVALID: 400,
+        AccountErrorCode.EMAIL_ALREADY_VERIFIED: 400,
+        AccountErrorCode.EMAIL_NOT_PENDING: 400,
+        AccountErrorCode.MFA_ALREADY_ENABLED: 400,
+        AccountErrorCode.MFA_NOT_ENABLED: 400,
+        AccountErrorCode.PASSWORD_INVALID: 400,
+    }
+)
 
 
 class ApplicationError(Exception):
@@ -77,4 +97,4 @@ def error_body(code: str, message: str, fields: dict[str, Any] | None = None) ->
 
 
 def error_response(code: str, message: str, fields: dict[str, Any] | None = None) -> JsonResponse:
-    return JsonResponse(error_body(code, message, fields), status=HTTP_STATUS.get(code, 400))
+    return JsonResponse(error_body(code, message, fields), status=http_status(code))

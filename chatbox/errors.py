@@ -15,10 +15,9 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
-from accounts.errors import HTTP_STATUS as ACCOUNT_HTTP_STATUS
-from accounts.errors import ApplicationError, error_body
+from accounts.errors import ApplicationError, error_body, http_status, http_status_register
 
-__all__ = ["HTTP_STATUS", "ApplicationError", "ErrorCode", "api_exception_handler", "error_body"]
+__all__ = ["ApplicationError", "ErrorCode", "api_exception_handler", "error_body"]
 
 
 class ErrorCode:
@@ -37,22 +36,23 @@ class ErrorCode:
     NOT_AUTHENTICATED = "not_authenticated"
 
 
-HTTP_STATUS = {
-    **ACCOUNT_HTTP_STATUS,
-    ErrorCode.INVALID_FRAME: status.HTTP_400_BAD_REQUEST,
-    ErrorCode.INVALID: status.HTTP_400_BAD_REQUEST,
-    ErrorCode.INVALID_CREDENTIALS: status.HTTP_400_BAD_REQUEST,
-    ErrorCode.NOT_AUTHENTICATED: status.HTTP_401_UNAUTHORIZED,
-    ErrorCode.FORBIDDEN: status.HTTP_403_FORBIDDEN,
-    ErrorCode.SUSPENDED: status.HTTP_403_FORBIDDEN,
-    ErrorCode.BANNED: status.HTTP_403_FORBIDDEN,
-    # Non-members learn nothing: a foreign conversation looks like a missing one over HTTP.
-    ErrorCode.NOT_MEMBER: status.HTTP_404_NOT_FOUND,
-    ErrorCode.NOT_FOUND: status.HTTP_404_NOT_FOUND,
-    ErrorCode.CLOSED: status.HTTP_409_CONFLICT,
-    ErrorCode.TOO_LARGE: status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
-    ErrorCode.RATE_LIMITED: status.HTTP_429_TOO_MANY_REQUESTS,
-}
+http_status_register(
+    {
+        ErrorCode.INVALID_FRAME: status.HTTP_400_BAD_REQUEST,
+        ErrorCode.INVALID: status.HTTP_400_BAD_REQUEST,
+        ErrorCode.INVALID_CREDENTIALS: status.HTTP_400_BAD_REQUEST,
+        ErrorCode.NOT_AUTHENTICATED: status.HTTP_401_UNAUTHORIZED,
+        ErrorCode.FORBIDDEN: status.HTTP_403_FORBIDDEN,
+        ErrorCode.SUSPENDED: status.HTTP_403_FORBIDDEN,
+        ErrorCode.BANNED: status.HTTP_403_FORBIDDEN,
+        # Non-members learn nothing: a foreign conversation looks like a missing one over HTTP.
+        ErrorCode.NOT_MEMBER: status.HTTP_404_NOT_FOUND,
+        ErrorCode.NOT_FOUND: status.HTTP_404_NOT_FOUND,
+        ErrorCode.CLOSED: status.HTTP_409_CONFLICT,
+        ErrorCode.TOO_LARGE: status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+        ErrorCode.RATE_LIMITED: status.HTTP_429_TOO_MANY_REQUESTS,
+    }
+)
 
 
 def _flatten(detail: Any) -> Any:
@@ -71,7 +71,7 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     if isinstance(exc, ApplicationError):
         return Response(
             error_body(exc.code, exc.message, exc.extra),
-            status=exc.status or HTTP_STATUS.get(exc.code, status.HTTP_400_BAD_REQUEST),
+            status=exc.status or http_status(exc.code),
         )
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_http_methods
 from accounts.models import User
 from chatbox.errors import ApplicationError, ErrorCode
 from projects import assessments
+from projects.errors import AssessmentErrorCode
 from projects.models import AssessmentAttempt
 
 
@@ -39,7 +40,7 @@ def assessment_list(request: HttpRequest) -> HttpResponse:
             )
         except ApplicationError as refused:
             running = refused.extra.get("attempt")
-            if refused.code == assessments.AssessmentErrorCode.IN_PROGRESS and running:
+            if refused.code == AssessmentErrorCode.IN_PROGRESS and running:
                 return redirect("frontend:assessment", attempt_id=running)
             error = refused
         else:

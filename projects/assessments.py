@@ -30,6 +30,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from chatbox.errors import ApplicationError, ErrorCode
+from projects.errors import AssessmentErrorCode
 from projects.models import AssessmentAttempt, Skill
 from projects.taxonomy import taxonomy_read
 
@@ -38,14 +39,6 @@ QUESTIONS_PER_ATTEMPT = 5
 OPTIONS_PER_QUESTION = 4
 PASS_MARK = 4  # right answers out of QUESTIONS_PER_ATTEMPT
 RETRY_AFTER = timedelta(hours=24)
-
-
-class AssessmentErrorCode:
-    EXPIRED = "assessment_expired"
-    COOLDOWN = "assessment_cooldown"
-    IN_PROGRESS = "assessment_in_progress"
-    ALREADY_PASSED = "assessment_already_passed"
-    CLOSED = "assessment_closed"
 
 
 ASSESSMENT_NOT_FOUND = "No such assessment."

@@ -1,9 +1,8 @@
-"""Error codes of support staff's casework (raised as ``ApplicationError``; PROTOCOL.md §2).
-
-Codes without an entry in ``chatbox.errors.HTTP_STATUS`` answer 400.
-"""
+"""Error codes of support staff's casework (raised as ``ApplicationError``; PROTOCOL.md §2)."""
 
 from __future__ import annotations
+
+from accounts.errors import http_status_register
 
 
 class ReportsErrorCode:
@@ -16,3 +15,19 @@ class ReportsErrorCode:
     VETTING_PENDING = "vetting_pending"
     ALREADY_VETTED = "already_vetted"
     PROFILE_MISSING = "profile_missing"
+
+
+http_status_register(
+    {
+        ReportsErrorCode.FILE_TYPE_UNSUPPORTED: 415,
+        ReportsErrorCode.FILE_TOO_LARGE: 413,
+        ReportsErrorCode.FILE_MISSING: 400,
+        ReportsErrorCode.PROFILE_MISSING: 400,
+        # The request is well-formed but the case is not in a state that allows it.
+        ReportsErrorCode.DOCUMENT_PENDING: 409,
+        ReportsErrorCode.ALREADY_VERIFIED: 409,
+        ReportsErrorCode.ALREADY_DECIDED: 409,
+        ReportsErrorCode.VETTING_PENDING: 409,
+        ReportsErrorCode.ALREADY_VETTED: 409,
+    }
+)

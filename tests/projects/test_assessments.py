@@ -153,7 +153,7 @@ def test_one_open_attempt_per_skill_at_a_time(client: Client) -> None:
     # when
     again = post_json(client, "/api/assessments/", {"skill": "django"})
     # then
-    assert again.status_code == 400
+    assert again.status_code == 409
     assert again.json() == error(
         "assessment_in_progress",
         "An assessment of this skill is already running.",
@@ -242,7 +242,7 @@ def test_a_submission_after_the_deadline_is_refused_and_changes_nothing(client: 
         client, f"/api/assessments/{attempt.pk}/submit/", {"answers": answers_for(attempt)}
     )
     # then
-    assert response.status_code == 400
+    assert response.status_code == 409
     assert response.json() == error(
         "assessment_expired",
         "The time for this assessment is over.",
@@ -351,7 +351,7 @@ def test_after_a_failed_attempt_the_provider_retries_after_24_hours(client: Clie
     # when they start again at once
     response = post_json(client, "/api/assessments/", {"skill": "python"})
     # then
-    assert response.status_code == 400
+    assert response.status_code == 429
     assert response.json() == error(
         "assessment_cooldown",
         "You can take this assessment again 24 hours after a failed attempt.",
@@ -379,7 +379,7 @@ def test_an_attempt_whose_time_ran_out_counts_as_failed(client: Client) -> None:
     # when
     response = post_json(client, "/api/assessments/", {"skill": "django"})
     # then: closed as failed, and the cooldown runs from its deadline
-    assert response.status_code == 400
+    assert response.status_code == 429
     assert response.json()["error"]["code"] == "assessment_cooldown"
     assert response.json()["error"]["fields"] == {
         "retry_at": (deadline + timedelta(hours=24)).isoformat()

@@ -3,12 +3,14 @@ deleted after the decision, and every staff read in the evidence audit log."""
 
 from __future__ import annotations
 
+from io import StringIO
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
 from django.test import Client
 
 from accounts.models import User
@@ -111,7 +113,7 @@ def test_a_disguised_or_unsupported_file_is_refused_and_nothing_stored(
     # when
     response = _upload(client, content, name)
     # then
-    assert response.status_code == 400
+    assert response.status_code == 415
     assert response.json()["error"]["code"] == "file_type_unsupported"
     assert response.json()["error"]["fields"] == {"file": ["Upload a JPEG, PNG or PDF file."]}
     assert IdentityDocument.objects.count() == 0
@@ -125,7 +127,7 @@ def test_an_oversized_file_is_refused_and_nothing_stored() -> None:
     # when
     response = _upload(client, content, "big.png")
     # then
-    assert response.status_code == 400
+    assert response.status_code == 413
     assert response.json()["error"] == {
         "code": "file_too_large",
         "message": "The document is larger than 10 MB.",
@@ -166,7 +168,7 @@ def test_a_second_pending_document_of_a_kind_is_refused() -> None:
     # when
     response = _upload(client, JPEG, "id.jpg")
     # then
-    assert response.status_code == 400
+    assert response.status_code == 409
     assert response.json()["error"]["code"] == "document_pending"
     assert IdentityDocument.objects.count() == 1
 
@@ -319,7 +321,7 @@ def test_a_decided_document_cannot_be_decided_again(staff_client: Client) -> Non
     response = staff_client.post(
         url, {"decision": "reject", "reason": "late"}, content_type="application/json"
     )
-    assert response.status_code == 400
+    assert response.status_code == 409
     assert response.json()["error"]["code"] == "already_decided"
     document.refresh_from_db()
     assert (document.state, document.reason) == ("approved", "")
@@ -382,3 +384,19 @@ def test_staff_cannot_decide_on_their_own_document(staff: User, staff_client: Cl
     assert response.status_code == 403
     document.refresh_from_db()
     assert document.state == "pending"
+
+
+def test_rotating_the_master_key_rewraps_a_pending_document(settings, tmp_path) -> None:
+    # given a pending document sealed under the current master key
+    settings.KEYS_DIR = tmp_path
+    settings.CHATBOX_MASTER_KEYS_FROM_ENV = False
+    document = _pending_document()
+    old_kek, old_ciphertext = document.kek_id, bytes(document.ciphertext)
+    # when the master key is rotated and the old one retired from the ring
+    call_command("rotate_master_key", stdout=StringIO())
+    settings.CHATBOX_MASTER_KEYS = settings.CHATBOX_MASTER_KEYS[:1]
+    # then the document is wrapped by the new key alone, and opens with the same bytes
+    document.refresh_from_db()
+    assert document.kek_id == settings.CHATBOX_MASTER_KEYS[0]["id"] != old_kek
+    assert bytes(document.ciphertext) == old_ciphertext
+    assert document.file_open() == PNG

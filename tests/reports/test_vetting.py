@@ -43,7 +43,7 @@ def test_asking_twice_while_pending_is_refused(taxonomy: None) -> None:
     _, client = _asking_provider()
     client.post("/api/profiles/me/vetting/")
     response = client.post("/api/profiles/me/vetting/")
-    assert response.status_code == 400
+    assert response.status_code == 409
     assert response.json()["error"]["code"] == "vetting_pending"
     assert VettingRequest.objects.count() == 1
 
