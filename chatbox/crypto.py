@@ -147,8 +147,13 @@ class SealedBlob:
     ciphertext: bytes
 
 
-def _blob_aad(*, role: str, purpose: str, subject: str, kek_id: str) -> bytes:
-    return canonical({"purpose": purpose, "subject": subject, "kek": kek_id, "role": role})
+def _key_aad(*, purpose: str, subject: str, kek_id: str) -> bytes:
+    return canonical({"purpose": purpose, "subject": subject, "kek": kek_id, "role": "key"})
+
+
+def _blob_aad(*, purpose: str, subject: str) -> bytes:
+    # No master key id here: rotating the master key re-wraps the data key, not the blob.
+    return canonical({"purpose": purpose, "subject": subject, "role": "blob"})
 
 
 def blob_seal(*, purpose: str, subject: str, plaintext: bytes) -> SealedBlob:
@@ -159,22 +164,55 @@ def blob_seal(*, purpose: str, subject: str, plaintext: bytes) -> SealedBlob:
     """
     master = key_ring().primary
     data_key = data_key_generate()
-    key_aad = _blob_aad(role="key", purpose=purpose, subject=subject, kek_id=master.id)
-    blob_aad = _blob_aad(role="blob", purpose=purpose, subject=subject, kek_id=master.id)
     return SealedBlob(
         kek_id=master.id,
-        wrapped_key=bytes(nacl.secret.Aead(master.key).encrypt(data_key, key_aad)),
-        ciphertext=bytes(nacl.secret.Aead(data_key).encrypt(plaintext, blob_aad)),
+        wrapped_key=_blob_key_wrap(master, purpose=purpose, subject=subject, data_key=data_key),
+        ciphertext=bytes(
+            nacl.secret.Aead(data_key).encrypt(
+                plaintext, _blob_aad(purpose=purpose, subject=subject)
+            )
+        ),
     )
+
+
+def _blob_key_wrap(master: MasterKey, *, purpose: str, subject: str, data_key: bytes) -> bytes:
+    key_aad = _key_aad(purpose=purpose, subject=subject, kek_id=master.id)
+    return bytes(nacl.secret.Aead(master.key).encrypt(data_key, key_aad))
+
+
+def _blob_key_unwrap(
+    sealed: SealedBlob, *, purpose: str, subject: str, ring: KeyRing | None = None
+) -> bytes:
+    master = (ring or key_ring()).get(sealed.kek_id)
+    key_aad = _key_aad(purpose=purpose, subject=subject, kek_id=master.id)
+    try:
+        return bytes(nacl.secret.Aead(master.key).decrypt(bytes(sealed.wrapped_key), key_aad))
+    except nacl.exceptions.CryptoError as exc:
+        raise CryptoError(f"the key of {purpose} blob {subject} did not open") from exc
 
 
 def blob_open(*, purpose: str, subject: str, sealed: SealedBlob) -> bytes:
     """The plaintext of a blob sealed by ``blob_seal`` for the same purpose and subject."""
-    master = key_ring().get(sealed.kek_id)
-    key_aad = _blob_aad(role="key", purpose=purpose, subject=subject, kek_id=master.id)
-    blob_aad = _blob_aad(role="blob", purpose=purpose, subject=subject, kek_id=master.id)
+    data_key = _blob_key_unwrap(sealed, purpose=purpose, subject=subject)
+    blob_aad = _blob_aad(purpose=purpose, subject=subject)
     try:
-        data_key = nacl.secret.Aead(master.key).decrypt(bytes(sealed.wrapped_key), key_aad)
         return bytes(nacl.secret.Aead(data_key).decrypt(bytes(sealed.ciphertext), blob_aad))
     except nacl.exceptions.CryptoError as exc:
         raise CryptoError(f"{purpose} blob of {subject} did not open") from exc
+
+
+def blob_rewrap(
+    *, purpose: str, subject: str, sealed: SealedBlob, ring: KeyRing | None = None
+) -> SealedBlob:
+    """The same blob with its data key wrapped by the ring's primary master key.
+
+    Only the small wrapped key changes; the ciphertext stays as it is.
+    """
+    ring = ring or key_ring()
+    master = ring.primary
+    data_key = _blob_key_unwrap(sealed, purpose=purpose, subject=subject, ring=ring)
+    return SealedBlob(
+        kek_id=master.id,
+        wrapped_key=_blob_key_wrap(master, purpose=purpose, subject=subject, data_key=data_key),
+        ciphertext=sealed.ciphertext,
+    )

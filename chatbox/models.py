@@ -7,12 +7,14 @@ An edit or a delete is a new event naming its target ``seq``.
 from __future__ import annotations
 
 import uuid
+from typing import ClassVar
 
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
 from chatbox.canonical import GENESIS_PREV
+from chatbox.crypto import KeyRing, SealedBlob, blob_open, blob_rewrap, blob_seal
 
 
 class Conversation(models.Model):
@@ -138,3 +140,61 @@ class Connection(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["user", "seen_at"], name="connection_user_seen")]
+
+
+class SealedFile(models.Model):
+    """A file sealed in its row with a data key of its own (``chatbox.crypto.blob_seal``).
+
+    Concrete models name their ``blob_purpose``; the subject bound to the ciphertext is the
+    row's primary key, so a sealed file copied to another row does not open.
+    ``rotate_master_key`` re-wraps the key of every such row that still holds a file.
+    """
+
+    blob_purpose: ClassVar[str]
+
+    kek_id = models.CharField(max_length=64, blank=True)
+    wrapped_key = models.BinaryField(null=True, blank=True)
+    ciphertext = models.BinaryField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def sealed(self) -> SealedBlob | None:
+        if self.wrapped_key is None or self.ciphertext is None:
+            return None
+        return SealedBlob(self.kek_id, bytes(self.wrapped_key), bytes(self.ciphertext))
+
+    def file_seal(self, content: bytes) -> None:
+        """Seal ``content`` into this row (not saved). The primary key must be set first."""
+        assert self.pk is not None, "the primary key is the subject of the seal"
+        self._sealed_set(
+            blob_seal(purpose=self.blob_purpose, subject=str(self.pk), plaintext=content)
+        )
+
+    def file_open(self) -> bytes:
+        sealed = self.sealed
+        if sealed is None:
+            raise ValueError(f"{self._meta.label} {self.pk} holds no file")
+        return blob_open(purpose=self.blob_purpose, subject=str(self.pk), sealed=sealed)
+
+    def file_clear(self) -> None:
+        """Forget the file (not saved): the bytes go, the row stays."""
+        self.kek_id, self.wrapped_key, self.ciphertext = "", None, None
+
+    def file_rewrap(self, ring: KeyRing) -> None:
+        """Wrap this row's data key with the ring's primary master key (not saved)."""
+        sealed = self.sealed
+        if sealed is not None:
+            self._sealed_set(
+                blob_rewrap(
+                    purpose=self.blob_purpose, subject=str(self.pk), sealed=sealed, ring=ring
+                )
+            )
+
+    def _sealed_set(self, sealed: SealedBlob) -> None:
+        self.kek_id, self.wrapped_key, self.ciphertext = (
+            sealed.kek_id,
+            sealed.wrapped_key,
+            sealed.ciphertext,
+        )

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.apps import apps
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -29,7 +30,14 @@ from chatbox.canonical import (
 )
 from chatbox.display import render_html
 from chatbox.errors import ApplicationError, ErrorCode
-from chatbox.models import Connection, Conversation, ConversationKey, Event, Participant
+from chatbox.models import (
+    Connection,
+    Conversation,
+    ConversationKey,
+    Event,
+    Participant,
+    SealedFile,
+)
 
 # -- the chain -------------------------------------------------------------------------------
 
@@ -467,6 +475,25 @@ def data_keys_rewrap(*, ring: crypto.KeyRing | None = None) -> int:
         key.kek_id, key.wrapped = rewrapped.kek_id, rewrapped.wrapped
         key.save(update_fields=["kek_id", "wrapped"])
         count += 1
+    return count
+
+
+@transaction.atomic
+def sealed_files_rewrap(*, ring: crypto.KeyRing | None = None) -> int:
+    """Re-wrap the data key of every sealed file (``SealedFile``) that is not yet wrapped by
+    the ring's primary master key. Files of every app are found through the app registry."""
+    ring = ring or crypto.key_ring()
+    count = 0
+    for model in apps.get_models():
+        if not issubclass(model, SealedFile):
+            continue
+        stale = model._default_manager.filter(wrapped_key__isnull=False).exclude(
+            kek_id=ring.primary.id
+        )
+        for row in stale.select_for_update().order_by("pk"):
+            row.file_rewrap(ring)
+            row.save(update_fields=["kek_id", "wrapped_key"])
+            count += 1
     return count
 
 

@@ -9,6 +9,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from chatbox.models import SealedFile
+
 
 class StaffDecision(models.Model):
     """Who of support staff decided a case, when, and why."""
@@ -27,10 +29,10 @@ class StaffDecision(models.Model):
         abstract = True
 
 
-class IdentityDocument(StaffDecision):
+class IdentityDocument(StaffDecision, SealedFile):
     """A government ID (``identity``) or a business registration (``business``) to review.
 
-    The file is sealed at rest (``chatbox.crypto.blob_seal``, subject: this row's id) while
+    The file is sealed at rest in the row (``chatbox.models.SealedFile``) while
     the document waits for a decision; the decision deletes it and the row keeps who decided,
     when and why. The database refuses a decided row that still holds the file.
     """
@@ -54,10 +56,8 @@ class IdentityDocument(StaffDecision):
     # The sniffed type and size of the file, kept after the file is deleted.
     content_type = models.CharField(max_length=64)
     size = models.PositiveIntegerField()
-    # The sealed file (chatbox.crypto.SealedBlob); all empty once decided.
-    kek_id = models.CharField(max_length=64, blank=True)
-    wrapped_key = models.BinaryField(null=True, blank=True)
-    ciphertext = models.BinaryField(null=True, blank=True)
+
+    blob_purpose = "identity-document"
 
     class Meta:
         ordering = ["uploaded_at", "pk"]

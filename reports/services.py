@@ -15,7 +15,6 @@ from django.utils import timezone
 from accounts.models import User
 from accounts.services import user_ban, user_suspend
 from chatbox import realtime
-from chatbox.crypto import SealedBlob, blob_open, blob_seal
 from chatbox.errors import ApplicationError, ErrorCode
 from projects.models import ProviderProfile
 from reports.errors import ReportsErrorCode
@@ -41,7 +40,6 @@ def account_suspend(*, user: User, until: datetime | None) -> User:
 DOCUMENT_MAX_BYTES = 10 * 1024 * 1024
 # What the file's bytes are (sniffed), never what its name or the client claims.
 DOCUMENT_TYPES = {"image/jpeg": "JPEG", "image/png": "PNG", "application/pdf": "PDF"}
-DOCUMENT_PURPOSE = "identity-document"
 SNIFF_BYTES = 8192
 REASON_MAX = 2000
 
@@ -99,10 +97,7 @@ def identity_document_submit(*, user: User, kind: str, file: File) -> IdentityDo
     document = IdentityDocument(
         id=uuid.uuid4(), user=user, kind=kind, content_type=content_type, size=len(content)
     )
-    sealed = blob_seal(purpose=DOCUMENT_PURPOSE, subject=str(document.id), plaintext=content)
-    document.kek_id = sealed.kek_id
-    document.wrapped_key = sealed.wrapped_key
-    document.ciphertext = sealed.ciphertext
+    document.file_seal(content)
     try:
         with transaction.atomic():
             document.save(force_insert=True)
@@ -129,22 +124,14 @@ def identity_document_read(*, staff: User, document_id: str) -> DocumentFile:
     """
     staff_required(user=staff)
     document = IdentityDocument.objects.filter(pk=document_id).first()
-    if document is None or document.ciphertext is None or document.wrapped_key is None:
+    if document is None or document.sealed is None:
         raise ApplicationError(
             ErrorCode.NOT_FOUND, "No such document, or its file was deleted after the decision."
         )
     EvidenceAccess.objects.create(
         staff=staff, what=EvidenceAccess.What.IDENTITY_DOCUMENT, object_id=str(document.pk)
     )
-    content = blob_open(
-        purpose=DOCUMENT_PURPOSE,
-        subject=str(document.pk),
-        sealed=SealedBlob(
-            kek_id=document.kek_id,
-            wrapped_key=bytes(document.wrapped_key),
-            ciphertext=bytes(document.ciphertext),
-        ),
-    )
+    content = document.file_open()
     return DocumentFile(document=document, content=content)
 
 

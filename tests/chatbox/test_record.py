@@ -171,7 +171,7 @@ def test_rotate_master_key_rewraps_every_data_key_and_messages_still_open(
     assert [k["id"] for k in json.loads(ring_file.read_text())] == [new_kek, old_kek]
     assert stat.S_IMODE(os.stat(ring_file).st_mode) == 0o600
     assert set(ConversationKey.objects.values_list("kek_id", flat=True)) == {new_kek}
-    assert "Re-wrapped 2 data keys" in out.getvalue()
+    assert "Re-wrapped 2 conversation data keys" in out.getvalue()
     # and all messages still open and verify
     for chat_id, body in ((conversation.pk, "first words"), (other.pk, "other words")):
         events = events_after(conversation_id=chat_id, after=0, limit=10)

@@ -1,4 +1,5 @@
-"""``rotate_master_key``: re-wrap every conversation's data key with a new master key."""
+"""``rotate_master_key``: re-wrap every data key (conversations', sealed files') with a new
+master key."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from chatbox.services import data_keys_rewrap
+from chatbox.services import data_keys_rewrap, sealed_files_rewrap
 from config import secrets as local_secrets
 
 
@@ -23,6 +24,10 @@ class Command(BaseCommand):
             local_secrets.write_master_key_ring(settings.KEYS_DIR, ring)
             settings.CHATBOX_MASTER_KEYS = ring
             self.stdout.write(f"New master key {ring[0]['id']} written to the key ring.")
-        count = data_keys_rewrap()
+        conversations = data_keys_rewrap()
+        files = sealed_files_rewrap()
         primary = settings.CHATBOX_MASTER_KEYS[0]["id"]
-        self.stdout.write(f"Re-wrapped {count} data keys with master key {primary}.")
+        self.stdout.write(
+            f"Re-wrapped {conversations} conversation data keys and {files} file data keys "
+            f"with master key {primary}."
+        )
