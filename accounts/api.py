@@ -10,6 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from allauth.account.forms import SignupForm
+from allauth.account.internal.flows.email_verification import (
+    send_verification_email_to_address,
+)
 from allauth.account.models import EmailAddress
 from django.conf import settings
 from drf_spectacular.utils import extend_schema, inline_serializer
@@ -130,8 +133,9 @@ class SignupView(APIView):
             raise ApplicationError(AccountErrorCode.INVALID, "The sign-up is not valid.", fields)
         user, _ = form.try_save(request._request)
         if user is not None:
+            # Through allauth's flow, so that its resend cooldown starts now, as on the web.
             address = EmailAddress.objects.get(user=user)
-            address.send_confirmation(request._request, signup=True)
+            send_verification_email_to_address(request._request, address, signup=True)
         return Response(
             {"email": form.cleaned_data["email"], "verification_sent": True},
             status=status.HTTP_201_CREATED,

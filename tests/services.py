@@ -12,6 +12,9 @@ import socket
 from urllib.parse import urlparse
 
 import pytest
+import redis
+from django.conf import settings
+from django.core.cache import cache
 from django.db import connection
 
 CHROMIUM = "/usr/bin/chromium"
@@ -57,3 +60,18 @@ def require_postgres() -> None:
 def require_chromium() -> str:
     require("Chromium", shutil.which(CHROMIUM) is not None, f"{CHROMIUM} is not installed")
     return CHROMIUM
+
+
+def cache_clear_own() -> None:
+    """Forget this run's cached counters, and only this run's.
+
+    Django's Redis cache clears with FLUSHDB, which would also wipe the keys of another test
+    run (or a server) sharing the Redis database; each run has its own ``KEY_PREFIX``.
+    """
+    if not settings.REDIS_URL:
+        cache.clear()
+        return
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    keys = list(client.scan_iter(match=cache.make_key("*"), count=1000))
+    if keys:
+        client.delete(*keys)
