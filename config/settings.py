@@ -223,6 +223,8 @@ CHATBOX_TYPING_INTERVAL_SECONDS = env.float("CHATBOX_TYPING_INTERVAL_SECONDS", d
 CHATBOX_PRESENCE_TTL_SECONDS = env.int("CHATBOX_PRESENCE_TTL_SECONDS", default=120)
 # Skills assessments (projects.assessments): the time limit of one quiz.
 ASSESSMENT_MINUTES = env.int("ASSESSMENT_MINUTES", default=10)
+# Free proposals a provider may send per calendar month (UTC); invited proposals are free.
+BID_QUOTA_MONTHLY = env.int("BID_QUOTA_MONTHLY", default=10)
 
 LOGGING = {
     "version": 1,

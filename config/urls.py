@@ -6,12 +6,14 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/", include("projects.urls")),
+    path("api/", include("projects.marketplace_urls")),
     path("api/", include("accounts.api_urls")),
     path("api/", include("chatbox.urls")),
     path("api/", include("reports.urls")),
     path("", include("frontend.identity_urls")),
     path("", include("frontend.verification_urls")),
     path("account/", include("allauth.urls")),
+    path("", include("frontend.market_urls")),
     path("", include("frontend.urls")),
 ]
 

@@ -3,6 +3,8 @@ proposals and the free-bid quota, offers, contracts with milestones, and the tra
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.core.validators import (
     MaxLengthValidator,
@@ -16,7 +18,6 @@ from django.db.models import Q
 from django.db.models.functions import Length
 from django.db.models.lookups import LessThanOrEqual
 from django.utils import timezone
-
 
 PROJECT_TITLE_MAX = 200
 PROJECT_DESCRIPTION_MAX = 10_000
@@ -55,7 +56,9 @@ class Project(models.Model):
     category = models.ForeignKey(
         "Category", on_delete=models.PROTECT, null=True, blank=True, related_name="projects"
     )
-    skills = models.ManyToManyField("Skill", blank=True, related_name="projects")
+    skills: models.ManyToManyField[Skill, Any] = models.ManyToManyField(
+        "Skill", blank=True, related_name="projects"
+    )
     budget_amount = models.PositiveBigIntegerField(
         null=True, blank=True, help_text="Minor units of budget_currency."
     )

@@ -14,7 +14,7 @@ from django.db.models.fields import IntegerField
 from accounts.models import User
 from chatbox.errors import ApplicationError, ErrorCode
 from chatbox.models import Participant
-from projects.models import Category, ProviderProfile, Skill
+from projects.models import Category, Invitation, ProviderProfile, Skill
 
 PROFILE_NOT_FOUND = "No such profile."
 SEARCH_LIMIT_MAX = 50
@@ -49,15 +49,16 @@ def _with_details(profiles: QuerySet[ProviderProfile]) -> QuerySet[ProviderProfi
 
 
 def buyer_is_connected(*, buyer: User, provider: User) -> bool:
-    """Whether ``buyer`` is the buyer in a conversation that ``provider`` takes part in.
-
-    Invitations to a project will count as well once the marketplace issue brings them.
-    """
-    return Participant.objects.filter(
-        user=buyer,
-        role=Participant.Role.BUYER,
-        conversation__participants__user=provider,
-    ).exists()
+    """Whether ``buyer`` is the buyer in a conversation that ``provider`` takes part in, or
+    has invited ``provider`` to one of their projects."""
+    return (
+        Participant.objects.filter(
+            user=buyer,
+            role=Participant.Role.BUYER,
+            conversation__participants__user=provider,
+        ).exists()
+        or Invitation.objects.filter(project__buyer=buyer, provider=provider).exists()
+    )
 
 
 def _may_see_private(*, viewer: User | None, provider: User) -> bool:
