@@ -14,6 +14,7 @@ from playwright.sync_api import Locator, Page, expect
 
 from accounts.models import User
 from accounts.services import user_ban
+from chatbox.models import Conversation
 from chatbox.services import message_send
 from tests.browser.conftest import PASSWORD, Demo, outside_playwright
 
@@ -260,10 +261,11 @@ def test_a_non_member_gets_not_found(demo: Demo, open_page: Callable[..., Page])
 
 
 def test_older_pages_load_when_scrolling_up(demo: Demo, open_page: Callable[..., Page]) -> None:
-    # given 119 messages after the opening event: three pages of history (50, 50, 20)
+    # given messages after the demo's own events up to 120 events: three pages (50, 50, 20)
     def post_many() -> None:
         buyer = User.objects.get(pk=demo.users["buyer"])
-        for n in range(1, 120):
+        seeded = Conversation.objects.get(pk=demo.conversation_id).head_seq
+        for n in range(seeded + 1, 121):
             message_send(
                 conversation_id=demo.conversation_id,
                 sender=buyer,

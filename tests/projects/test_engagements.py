@@ -9,8 +9,8 @@ from django.core.management import call_command
 
 from accounts.models import User
 from chatbox.errors import ApplicationError
-from chatbox.models import Conversation, Participant
-from projects.models import Engagement
+from chatbox.models import Conversation, Event, Participant
+from projects.models import Contract, Engagement, Proposal
 from projects.services import engagement_open, project_create
 from tests.factories import UserFactory
 
@@ -58,6 +58,7 @@ def test_seed_demo_is_idempotent_and_prints_the_protocol_shape() -> None:
     assert set(first["users"]) == {"buyer", "provider", "support", "outsider"}
     assert second["project"] == first["project"]
     assert second["conversation"] == first["conversation"]
+    assert second["contract"] == first["contract"]
     assert {name: u["id"] for name, u in second["users"].items()} == {
         name: u["id"] for name, u in first["users"].items()
     }
@@ -76,6 +77,15 @@ def test_seed_demo_is_idempotent_and_prints_the_protocol_shape() -> None:
         "buyer",
         "provider",
     }
+    # and one unfunded contract between them on that conversation, its events in the chat
+    contract = Contract.objects.get()
+    assert contract.pk == first["contract"]["id"]
+    assert (contract.buyer.username, contract.provider.username) == ("buyer", "provider")
+    assert contract.engagement.conversation_id == conversation.pk
+    assert [m.amount for m in contract.milestones.all()] == [50000, 70000]
+    assert Proposal.objects.get().costs_bid is False  # invited: the demo spends no bid
+    started = Event.objects.filter(conversation=conversation, data__event="contract_started")
+    assert started.count() == 1
 
 
 def test_seed_demo_without_password_makes_one_and_keeps_it_on_rerun() -> None:
