@@ -1,4 +1,5 @@
-"""ASGI entry point: Django for HTTP, the chat consumer for websockets."""
+"""ASGI entry point: Django for HTTP (behind the request body limits of ``config.bodylimit``),
+the chat consumer for websockets."""
 
 import os
 
@@ -12,11 +13,12 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from config.bodylimit import BodyLimitMiddleware  # noqa: E402
 from config.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        "http": BodyLimitMiddleware(django_asgi_app),
         "websocket": AllowedHostsOriginValidator(
             AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
         ),

@@ -156,6 +156,12 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 
+# Request bodies (config.bodylimit): refused with 413 while they stream in. A view that takes a
+# file declares its own limit; every other request body may hold at most this.
+REQUEST_BODY_MAX_BYTES = env.int("REQUEST_BODY_MAX_BYTES", default=1024 * 1024)
+# The largest file of a portfolio item (projects.services.portfolio_file_attach).
+PORTFOLIO_FILE_MAX_BYTES = env.int("PORTFOLIO_FILE_MAX_BYTES", default=10 * 1024 * 1024)
+
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"

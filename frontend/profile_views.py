@@ -1,31 +1,41 @@
-"""Pages of provider profiles: a profile, its editor, and the search for providers.
+"""Pages of provider profiles: a profile, its editor (with the files of its portfolio
+items), and the search for providers.
 
 Thin like the chat pages: every read goes through ``projects.selectors`` (the one door that
-decides who sees a profile) and every write through ``projects.services.profile_update``.
+decides who sees a profile) and every write through ``projects.services`` (``profile_update``,
+``portfolio_file_attach``, ``portfolio_file_remove``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, cast
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts.errors import http_status
 from accounts.models import User
+from chatbox import uploads
 from chatbox.errors import ApplicationError, ErrorCode
 from projects import selectors
 from projects.assessments import assessments_passed
-from projects.models import ProviderProfile
+from projects.models import PortfolioItem, ProviderProfile
 from projects.money import format_amount, minor_unit_digits, parse_major
 from projects.services import (
+    PORTFOLIO_FILE_TYPES,
     PROFILE_ITEMS_MAX,
     CredentialEntry,
     HourlyRate,
     PortfolioEntry,
+    portfolio_file_attach,
+    portfolio_file_max_bytes,
+    portfolio_file_remove,
     profile_update,
 )
 
@@ -92,10 +102,12 @@ def profile(request: HttpRequest, username: str) -> HttpResponse:
 
 @dataclass
 class Row:
-    """One portfolio or credential row of the form, with its errors."""
+    """One portfolio or credential row of the form, with its errors. A saved portfolio item's
+    row carries its ``id`` (a hidden field), so that saving keeps the item and its file."""
 
     values: dict[str, Any]
     errors: dict[str, list[str]] = field(default_factory=dict)
+    id: str = ""
 
 
 def _rows(data: QueryDict, prefix: str, names: list[str]) -> list[Row]:
@@ -103,7 +115,12 @@ def _rows(data: QueryDict, prefix: str, names: list[str]) -> list[Row]:
     for index in range(PROFILE_ITEMS_MAX + BLANK_ROWS):
         if f"{prefix}-{index}-title" not in data:
             break
-        rows.append(Row({name: data.get(f"{prefix}-{index}-{name}", "").strip() for name in names}))
+        rows.append(
+            Row(
+                {name: data.get(f"{prefix}-{index}-{name}", "").strip() for name in names},
+                id=data.get(f"{prefix}-{index}-id", "").strip(),
+            )
+        )
     return rows
 
 
@@ -129,7 +146,7 @@ def _form_from_profile(own: ProviderProfile) -> dict[str, Any]:
         "visibility": own.visibility,
         "skills": {s.slug for s in own.skills.all()} if saved else set(),
         "portfolio": [
-            Row({"title": i.title, "link": i.link, "description": i.description})
+            Row({"title": i.title, "link": i.link, "description": i.description}, id=str(i.pk))
             for i in (own.portfolio_items.all() if saved else [])
         ],
         "credentials": [
@@ -186,7 +203,10 @@ def _save(provider: User, form: dict[str, Any]) -> dict[str, Any]:
             hourly_rate=rate,
             skills=sorted(form["skills"]),
             visibility=form["visibility"],
-            portfolio=[PortfolioEntry(**row.values) for row in form["portfolio"]],
+            portfolio=[
+                PortfolioEntry(id=int(row.id) if row.id.isdigit() else None, **row.values)
+                for row in form["portfolio"]
+            ],
             credentials=[
                 CredentialEntry(
                     title=row.values["title"],
@@ -212,6 +232,8 @@ def _attach(fields: dict[str, Any], form: dict[str, Any]) -> dict[str, Any]:
         if isinstance(found, list) and found and isinstance(found[0], dict):
             for row, row_errors in zip(rows, found, strict=False):
                 row.errors = row_errors
+                if "id" in row_errors:
+                    row.id = ""  # the item is gone (another tab): saving again adds it anew
             errors[key] = True  # shown on the rows
     rate = errors.pop("hourly_rate", None)
     if isinstance(rate, dict):
@@ -221,13 +243,37 @@ def _attach(fields: dict[str, Any], form: dict[str, Any]) -> dict[str, Any]:
     return errors
 
 
+@dataclass
+class PortfolioFileRow:
+    """A saved portfolio item in the editor's "Portfolio files" section."""
+
+    item: PortfolioItem
+    errors: list[str]
+
+    @property
+    def kind(self) -> str:
+        return PORTFOLIO_FILE_TYPES.get(self.item.file_content_type, "")
+
+
+FILE_NOTICES = {"attached": "The file is saved.", "removed": "The file is removed."}
+
+
 def _editor_page(
-    request: HttpRequest, form: dict[str, Any], errors: dict[str, Any], status: int = 200
+    request: HttpRequest,
+    form: dict[str, Any],
+    errors: dict[str, Any],
+    status: int = 200,
+    *,
+    own: ProviderProfile | None = None,
+    file_errors: dict[int, list[str]] | None = None,
 ) -> HttpResponse:
     def with_blanks(rows: list[Row], names: list[str]) -> list[Row]:
         free = max(0, min(BLANK_ROWS, PROFILE_ITEMS_MAX - len(rows)))
         return rows + [Row(dict.fromkeys(names, "")) for _ in range(free)]
 
+    # Files belong to saved items: the section shows what is stored, whatever the form holds.
+    own = own or selectors.profile_of_owner(user=cast(User, request.user))
+    file_errors = file_errors or {}
     context = {
         "form": form,
         "errors": errors,
@@ -236,6 +282,12 @@ def _editor_page(
         "credential_rows": with_blanks(form["credentials"], CREDENTIAL_FIELDS),
         "visibility_choices": ProviderProfile.Visibility.choices,
         "saved": request.GET.get("saved") == "1" and not errors,
+        "portfolio_files": [
+            PortfolioFileRow(item, file_errors.get(item.pk, []))
+            for item in (own.portfolio_items.all() if own else [])
+        ],
+        "file_max": uploads.size_text(portfolio_file_max_bytes()),
+        "file_notice": "" if file_errors else FILE_NOTICES.get(request.GET.get("file", ""), ""),
     }
     return render(request, "frontend/profile_edit.html", context, status=status)
 
@@ -253,8 +305,61 @@ def profile_edit(request: HttpRequest) -> HttpResponse:
         if not errors:
             return redirect("/profile/edit/?saved=1")
         return _editor_page(request, form, errors, status=400)
-    own = selectors.profile_of_owner(user=provider) or ProviderProfile(user=provider)
-    return _editor_page(request, _form_from_profile(own), {})
+    own = selectors.profile_of_owner(user=provider)
+    return _editor_page(
+        request, _form_from_profile(own or ProviderProfile(user=provider)), {}, own=own
+    )
+
+
+# -- the files of portfolio items ----------------------------------------------------------------
+
+
+def _file_change(
+    request: HttpRequest, item_id: int, change: Callable[[User], object], outcome: str
+) -> HttpResponse:
+    """Run ``change`` (a service call) for the signed-in provider; then back to the editor, or
+    the editor with the refusal shown at the item's file field."""
+    provider = cast(User, request.user)
+    if not provider.is_provider:
+        return render(request, "frontend/profile_not_provider.html", status=403)
+    try:
+        change(provider)
+    except ApplicationError as error:
+        if error.code == ErrorCode.NOT_FOUND:
+            raise Http404(error.message) from error
+        lines = [str(line) for line in error.extra.get("file", [])] or [error.message]
+        own = selectors.profile_of_owner(user=provider)
+        form = _form_from_profile(own or ProviderProfile(user=provider))
+        status = error.status or http_status(error.code)
+        return _editor_page(request, form, {}, status, own=own, file_errors={item_id: lines})
+    return redirect(f"{reverse('frontend:profile_edit')}?file={outcome}#portfolio-files")
+
+
+@uploads.upload_view(max_file_bytes=portfolio_file_max_bytes)
+@never_cache
+@require_POST
+@login_required
+def portfolio_file_upload(request: HttpRequest, item_id: int) -> HttpResponse:
+    return _file_change(
+        request,
+        item_id,
+        lambda provider: portfolio_file_attach(
+            provider=provider, item_id=item_id, file=request.FILES.get("file")
+        ),
+        "attached",
+    )
+
+
+@never_cache
+@require_POST
+@login_required
+def portfolio_file_delete(request: HttpRequest, item_id: int) -> HttpResponse:
+    return _file_change(
+        request,
+        item_id,
+        lambda provider: portfolio_file_remove(provider=provider, item_id=item_id),
+        "removed",
+    )
 
 
 # -- search --------------------------------------------------------------------------------------

@@ -14,10 +14,12 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.models import User
 from chatbox.errors import ApplicationError
+from chatbox.uploads import upload_view
 from reports import selectors, services
 from reports.models import IdentityDocument
 
 
+@upload_view(max_file_bytes=services.DOCUMENT_MAX_BYTES)
 @never_cache
 @require_http_methods(["GET", "HEAD", "POST"])
 @login_required

@@ -1,4 +1,5 @@
-"""The marketplace's HTTP API (PROTOCOL.md §2): the taxonomy and provider profiles.
+"""The marketplace's HTTP API (PROTOCOL.md §2): the taxonomy, provider profiles and their
+portfolio files.
 
 Views parse, call one selector or service, and serialise; the visibility rules live in
 ``projects.selectors.profile_for_viewer`` and every write in ``projects.services``.
@@ -6,20 +7,30 @@ Views parse, call one selector or service, and serialise; the visibility rules l
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
+from django.http import HttpResponse
+from django.urls import reverse
+from django.utils.cache import add_never_cache_headers
+from django.utils.http import content_disposition_header
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
+from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import AllowAny
+from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import User
+from chatbox import uploads
 from chatbox.errors import ApplicationError, ErrorCode
 from projects import selectors, services
 from projects.assessments import assessments_passed
-from projects.models import Category, ProviderProfile
+from projects.models import Category, PortfolioItem, ProviderProfile
 
 # Raising invoices will require these verified (enforced where invoices are raised).
 INVOICING_REQUIRES = ["email", "phone"]
@@ -68,10 +79,19 @@ class BadgesSerializer(serializers.Serializer):
     vetted = serializers.BooleanField()
 
 
+class PortfolioFileSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    content_type = serializers.CharField()
+    size = serializers.IntegerField()
+    url = serializers.CharField()
+
+
 class PortfolioItemSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
     title = serializers.CharField()
     link = serializers.CharField()
     description = serializers.CharField()
+    file = PortfolioFileSerializer(allow_null=True)
 
 
 class CredentialSerializer(serializers.Serializer):
@@ -139,6 +159,30 @@ def card_payload(profile: ProviderProfile) -> dict[str, Any]:
     }
 
 
+def portfolio_file_url(item: PortfolioItem, username: str) -> str:
+    return reverse("api-portfolio-file", kwargs={"username": username, "item_id": item.pk})
+
+
+def portfolio_item_payload(item: PortfolioItem, username: str) -> dict[str, Any]:
+    file = (
+        {
+            "name": item.file_name,
+            "content_type": item.file_content_type,
+            "size": item.file_size,
+            "url": portfolio_file_url(item, username),
+        }
+        if item.has_file
+        else None
+    )
+    return {
+        "id": item.pk,
+        "title": item.title,
+        "link": item.link,
+        "description": item.description,
+        "file": file,
+    }
+
+
 def profile_payload(profile: ProviderProfile) -> dict[str, Any]:
     """The same for every viewer who may see it: "view as" shows exactly this."""
     saved = profile.pk is not None
@@ -147,8 +191,8 @@ def profile_payload(profile: ProviderProfile) -> dict[str, Any]:
         "bio": profile.bio,
         "visibility": profile.visibility,
         "portfolio": [
-            {"title": i.title, "link": i.link, "description": i.description}
-            for i in (profile.portfolio_items.all() if saved else [])
+            portfolio_item_payload(item, profile.user.username)
+            for item in (profile.portfolio_items.all() if saved else [])
         ],
         "credentials": [
             {"title": c.title, "issuer": c.issuer, "year": c.year, "url": c.url}
@@ -180,6 +224,8 @@ class RateInput(serializers.Serializer):
 
 
 class PortfolioInput(serializers.Serializer):
+    # An item's id keeps it, and its file; an item without one is new.
+    id = serializers.IntegerField(required=False, allow_null=True, default=None)
     title = serializers.CharField(allow_blank=True)
     link = serializers.CharField(allow_blank=True, default="")
     description = serializers.CharField(allow_blank=True, default="")
@@ -295,6 +341,101 @@ class MyProfileView(APIView):
             credentials=[services.CredentialEntry(**item) for item in data["credentials"]],
         )
         return Response(profile_payload(self._own(request)))
+
+
+class PortfolioFileUpload(serializers.Serializer):
+    file = serializers.FileField(
+        help_text="A JPEG, PNG, WebP or GIF image or a PDF; its bytes decide, not its name."
+    )
+
+
+class _AnyAccept(DefaultContentNegotiation):
+    """A file answers as its own type whatever the client accepts (a browser asks ``image/*``
+    for an ``<img>``); errors still answer JSON."""
+
+    def select_renderer(
+        self,
+        request: Request,
+        renderers: Iterable[BaseRenderer],
+        format_suffix: str | None = None,
+    ) -> tuple[BaseRenderer, str]:
+        first = next(iter(renderers))
+        return first, first.media_type
+
+
+def portfolio_file_response(item: PortfolioItem) -> HttpResponse:
+    """The file as its sniffed type, never re-sniffed by the browser: an image inline, a PDF as
+    a download; sandboxed; a private profile's file is never cached."""
+    response = HttpResponse(item.file_open(), content_type=item.file_content_type)
+    inline = item.file_content_type in uploads.IMAGE_TYPES
+    response["Content-Disposition"] = content_disposition_header(
+        as_attachment=not inline, filename=item.file_name
+    ) or ("inline" if inline else "attachment")
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; sandbox"
+    response["Cross-Origin-Resource-Policy"] = "same-origin"
+    if item.profile.is_public:
+        response["Cache-Control"] = "private, max-age=300"
+    else:
+        add_never_cache_headers(response)
+    return response
+
+
+FILE_RESPONSES = {
+    (200, "application/octet-stream"): OpenApiTypes.BINARY,
+    404: None,
+}
+
+
+class PortfolioFileView(APIView):
+    """A portfolio item's file, for whoever may see the profile."""
+
+    permission_classes = [AllowAny]
+    content_negotiation_class = _AnyAccept
+
+    @extend_schema(responses=FILE_RESPONSES)
+    def get(self, request: Request, username: str, item_id: int) -> HttpResponse:
+        item = selectors.portfolio_file_for_viewer(
+            viewer=viewer_of(request), username=username, item_id=item_id
+        )
+        return portfolio_file_response(item)
+
+
+@uploads.upload_view(max_file_bytes=services.portfolio_file_max_bytes)
+class MyPortfolioFileView(APIView):
+    """The file of one of the signed-in provider's portfolio items: upload (in place of the one
+    it had), remove, read."""
+
+    parser_classes = [MultiPartParser, FormParser]
+    content_negotiation_class = _AnyAccept
+
+    @extend_schema(responses=FILE_RESPONSES)
+    def get(self, request: Request, item_id: int) -> HttpResponse:
+        user = signed_in(request)
+        item = selectors.portfolio_file_for_viewer(
+            viewer=user, username=user.username, item_id=item_id
+        )
+        return portfolio_file_response(item)
+
+    @extend_schema(
+        request={"multipart/form-data": PortfolioFileUpload},
+        responses={200: PortfolioItemSerializer},
+        description="A JPEG, PNG, WebP or GIF image or a PDF of at most "
+        "`PORTFOLIO_FILE_MAX_BYTES` (10 MB by default); the bytes decide the type, not the "
+        "name or the client's content type. Answers the portfolio item.",
+    )
+    def post(self, request: Request, item_id: int) -> Response:
+        user = signed_in(request)
+        item = services.portfolio_file_attach(
+            provider=user, item_id=item_id, file=request.FILES.get("file")
+        )
+        return Response(portfolio_item_payload(item, user.username))
+
+    @extend_schema(responses={200: PortfolioItemSerializer})
+    def delete(self, request: Request, item_id: int) -> Response:
+        user = signed_in(request)
+        item = services.portfolio_file_remove(provider=user, item_id=item_id)
+        return Response(portfolio_item_payload(item, user.username))
 
 
 class ProviderSearchView(APIView):

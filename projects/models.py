@@ -19,6 +19,9 @@ from django.db.models.functions import Length
 from django.db.models.lookups import LessThanOrEqual
 from django.utils import timezone
 
+from chatbox.models import SealedFile
+from chatbox.uploads import FILE_NAME_MAX, IMAGE_TYPES
+
 PROJECT_TITLE_MAX = 200
 PROJECT_DESCRIPTION_MAX = 10_000
 # The most a budget, a bid or a price may be, in minor units: far above any real engagement.
@@ -238,8 +241,10 @@ class ProviderProfile(models.Model):
         return self.visibility == self.Visibility.PUBLIC
 
 
-class PortfolioItem(models.Model):
-    """A piece of past work: a title, an optional link, a description. Files come later."""
+class PortfolioItem(SealedFile):
+    """A piece of past work: a title, and a link, a file (an image or a PDF), both or neither,
+    and a description. The file is sealed in the row (``SealedFile``); its sniffed type, size
+    and cleaned name are kept beside it, and all of them are there or none."""
 
     profile = models.ForeignKey(
         ProviderProfile, on_delete=models.CASCADE, related_name="portfolio_items"
@@ -250,6 +255,11 @@ class PortfolioItem(models.Model):
         max_length=DESCRIPTION_MAX, blank=True, validators=[MaxLengthValidator(DESCRIPTION_MAX)]
     )
     position = models.PositiveSmallIntegerField(default=0)
+    file_name = models.CharField(max_length=FILE_NAME_MAX, blank=True)
+    file_content_type = models.CharField(max_length=64, blank=True)
+    file_size = models.PositiveIntegerField(null=True, blank=True)
+
+    blob_purpose = "portfolio-file"
 
     class Meta:
         ordering = ["position", "pk"]
@@ -265,10 +275,58 @@ class PortfolioItem(models.Model):
                 name="portfolio_description_at_most_2000",
                 condition=LessThanOrEqual(Length("description"), DESCRIPTION_MAX),
             ),
+            models.CheckConstraint(
+                name="portfolio_file_whole_or_absent",
+                condition=(
+                    Q(
+                        kek_id="",
+                        wrapped_key__isnull=True,
+                        ciphertext__isnull=True,
+                        file_name="",
+                        file_content_type="",
+                        file_size__isnull=True,
+                    )
+                    | (
+                        Q(
+                            wrapped_key__isnull=False,
+                            ciphertext__isnull=False,
+                            file_size__isnull=False,
+                        )
+                        & ~Q(kek_id="")
+                        & ~Q(file_name="")
+                        & ~Q(file_content_type="")
+                    )
+                ),
+            ),
         ]
 
     def __str__(self) -> str:
         return self.title
+
+    @property
+    def has_file(self) -> bool:
+        """Without reading the sealed columns (lists of items defer them)."""
+        return self.file_content_type != ""
+
+    @property
+    def file_is_image(self) -> bool:
+        return self.file_content_type in IMAGE_TYPES
+
+    def file_clear(self) -> None:
+        """Forget the file and what is known of it (not saved)."""
+        super().file_clear()
+        self.file_name, self.file_content_type, self.file_size = "", "", None
+
+
+# The columns of a portfolio item's file, sealed and described: written together or not at all.
+PORTFOLIO_FILE_FIELDS = [
+    "kek_id",
+    "wrapped_key",
+    "ciphertext",
+    "file_name",
+    "file_content_type",
+    "file_size",
+]
 
 
 class Credential(models.Model):

@@ -14,7 +14,7 @@ from django.db.models.fields import IntegerField
 from accounts.models import User
 from chatbox.errors import ApplicationError, ErrorCode
 from chatbox.models import Participant
-from projects.models import Category, Invitation, ProviderProfile, Skill
+from projects.models import Category, Invitation, PortfolioItem, ProviderProfile, Skill
 
 PROFILE_NOT_FOUND = "No such profile."
 SEARCH_LIMIT_MAX = 50
@@ -43,7 +43,10 @@ def _shown_profiles() -> QuerySet[ProviderProfile]:
 def _with_details(profiles: QuerySet[ProviderProfile]) -> QuerySet[ProviderProfile]:
     return profiles.prefetch_related(
         Prefetch("skills", queryset=Skill.objects.select_related("category")),
-        "portfolio_items",
+        # A profile shows what its files are, not their (sealed, up to 10 MB) bytes.
+        Prefetch(
+            "portfolio_items", queryset=PortfolioItem.objects.defer("ciphertext", "wrapped_key")
+        ),
         "credentials",
     )
 
@@ -84,6 +87,23 @@ def profile_for_viewer(*, viewer: User | None, username: str) -> ProviderProfile
     if profile.is_public or _may_see_private(viewer=viewer, provider=profile.user):
         return profile
     raise ApplicationError(ErrorCode.NOT_FOUND, PROFILE_NOT_FOUND)
+
+
+PORTFOLIO_FILE_NOT_FOUND = "No such file."
+
+
+def portfolio_file_for_viewer(*, viewer: User | None, username: str, item_id: int) -> PortfolioItem:
+    """The portfolio item ``item_id`` of ``username``'s profile, with its sealed file, for a
+    viewer who may see the profile: the rules of ``profile_for_viewer``, so a private profile's
+    file is ``not_found`` to strangers exactly like its profile. An item without a file is
+    ``not_found`` too. The item's ``profile`` is the one checked."""
+    profile = profile_for_viewer(viewer=viewer, username=username)
+    item = PortfolioItem.objects.filter(profile=profile, pk=item_id).exclude(file_content_type="")
+    found = item.first()
+    if found is None:
+        raise ApplicationError(ErrorCode.NOT_FOUND, PORTFOLIO_FILE_NOT_FOUND)
+    found.profile = profile
+    return found
 
 
 def profile_of_owner(*, user: User) -> ProviderProfile | None:

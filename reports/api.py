@@ -22,6 +22,7 @@ from rest_framework.views import APIView
 from accounts.api import IsStaffMember
 from accounts.models import User
 from chatbox.errors import ApplicationError
+from chatbox.uploads import upload_view
 from reports import selectors, services
 from reports.errors import ReportsErrorCode
 from reports.models import IdentityDocument, VettingRequest
@@ -139,6 +140,7 @@ class VettingDecisionInput(serializers.Serializer):
 # -- members -------------------------------------------------------------------------------------
 
 
+@upload_view(max_file_bytes=services.DOCUMENT_MAX_BYTES)
 class MyIdentityDocumentView(APIView):
     parser_classes = [MultiPartParser, FormParser]
 

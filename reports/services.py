@@ -7,14 +7,13 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-import filetype
 from django.core.files.base import File
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import User
 from accounts.services import user_ban, user_suspend
-from chatbox import realtime
+from chatbox import realtime, uploads
 from chatbox.errors import ApplicationError, ErrorCode
 from projects.models import ProviderProfile
 from reports.errors import ReportsErrorCode
@@ -39,8 +38,7 @@ def account_suspend(*, user: User, until: datetime | None) -> User:
 
 DOCUMENT_MAX_BYTES = 10 * 1024 * 1024
 # What the file's bytes are (sniffed), never what its name or the client claims.
-DOCUMENT_TYPES = {"image/jpeg": "JPEG", "image/png": "PNG", "application/pdf": "PDF"}
-SNIFF_BYTES = 8192
+DOCUMENT_TYPES = {uploads.JPEG: "JPEG", uploads.PNG: "PNG", uploads.PDF: "PDF"}
 REASON_MAX = 2000
 
 _VERIFIED_FIELD = {
@@ -51,12 +49,6 @@ _VERIFIED_FIELD = {
 
 def _document_verified(*, user: User, kind: str) -> bool:
     return getattr(user, _VERIFIED_FIELD[IdentityDocument.Kind(kind)]) is not None
-
-
-def _sniff(head: bytes) -> str | None:
-    found = filetype.guess(head)
-    mime = found.mime if found is not None else None
-    return mime if mime in DOCUMENT_TYPES else None
 
 
 def identity_document_submit(*, user: User, kind: str, file: File) -> IdentityDocument:
@@ -83,7 +75,7 @@ def identity_document_submit(*, user: User, kind: str, file: File) -> IdentityDo
             "The document is larger than 10 MB.",
             {"file": ["At most 10 MB."], "max_bytes": DOCUMENT_MAX_BYTES},
         )
-    content_type = _sniff(content[:SNIFF_BYTES])
+    content_type = uploads.sniff(content, DOCUMENT_TYPES)
     if content_type is None:
         raise ApplicationError(
             ReportsErrorCode.FILE_TYPE_UNSUPPORTED,

@@ -76,9 +76,11 @@ def test_a_provider_saves_the_whole_profile_and_reads_it_back(client: Client) ->
         "visibility": "public",
         "portfolio": [
             {
+                "id": PortfolioItem.objects.get().pk,
                 "title": "Corner Bakery",
                 "link": "https://example.com/corner",
                 "description": "A rebrand.",
+                "file": None,
             }
         ],
         "credentials": [
