@@ -23,7 +23,7 @@ from accounts.errors import http_status
 from accounts.models import User
 from chatbox import uploads
 from chatbox.errors import ApplicationError, ErrorCode
-from projects import selectors
+from projects import selectors, track_record
 from projects.assessments import assessments_passed
 from projects.models import PortfolioItem, ProviderProfile
 from projects.money import format_amount, minor_unit_digits, parse_major
@@ -91,6 +91,9 @@ def profile(request: HttpRequest, username: str) -> HttpResponse:
         "badges": _badges(shown.user),
         "rate": _rate(shown),
         "assessments": assessments_passed(provider=shown.user),
+        "performance": track_record.performance_of(provider=shown.user),
+        "reviews": track_record.reviews_of(user=shown.user),
+        "endorsements": track_record.endorsements_of(provider=shown.user),
         "is_owner": is_owner and not view_as_public,
         "view_as_public": view_as_public and is_owner,
     }

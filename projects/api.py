@@ -7,6 +7,7 @@ Views parse, call one selector or service, and serialise; the visibility rules l
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from typing import Any
 
@@ -28,7 +29,7 @@ from rest_framework.views import APIView
 from accounts.models import User
 from chatbox import uploads
 from chatbox.errors import ApplicationError, ErrorCode
-from projects import selectors, services
+from projects import selectors, services, track_record
 from projects.assessments import assessments_passed
 from projects.models import Category, PortfolioItem, ProviderProfile
 
@@ -118,6 +119,31 @@ class PassedAssessmentSerializer(serializers.Serializer):
     passed_at = serializers.DateTimeField()
 
 
+class PerformanceSerializer(serializers.Serializer):
+    contracts_ended = serializers.IntegerField()
+    completion_rate = serializers.FloatField(allow_null=True)
+    on_time_rate = serializers.FloatField(allow_null=True)
+    median_response_minutes = serializers.FloatField(allow_null=True)
+    dispute_rate = serializers.FloatField(allow_null=True)
+    average_rating = serializers.FloatField(allow_null=True)
+    reviews = serializers.IntegerField()
+
+
+class ReviewSerializer(serializers.Serializer):
+    rating = serializers.IntegerField()
+    text = serializers.CharField()
+    contract = serializers.CharField(help_text="The contract's title.")
+    author = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+class EndorsementSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    relationship = serializers.CharField()
+    text = serializers.CharField()
+    given_at = serializers.DateTimeField()
+
+
 class ProfileSerializer(ProviderCardSerializer):
     bio = serializers.CharField()
     visibility = serializers.ChoiceField(choices=ProviderProfile.Visibility.choices)
@@ -125,6 +151,9 @@ class ProfileSerializer(ProviderCardSerializer):
     credentials = CredentialSerializer(many=True)
     invoicing_requires = serializers.ListField(child=serializers.CharField())
     assessments = PassedAssessmentSerializer(many=True)
+    performance = PerformanceSerializer()
+    reviews = ReviewSerializer(many=True)
+    endorsements = EndorsementSerializer(many=True)
     updated_at = serializers.DateTimeField(allow_null=True)
 
 
@@ -209,7 +238,35 @@ def profile_payload(profile: ProviderProfile) -> dict[str, Any]:
             }
             for passed in assessments_passed(provider=profile.user)
         ],
+        **track_record_payload(profile.user),
         "updated_at": profile.updated_at.isoformat() if saved else None,
+    }
+
+
+def track_record_payload(provider: User) -> dict[str, Any]:
+    """Reviews, endorsements and performance figures, computed from the record."""
+    figures = track_record.performance_of(provider=provider)
+    return {
+        "performance": dataclasses.asdict(figures),
+        "reviews": [
+            {
+                "rating": review.rating,
+                "text": review.text,
+                "contract": review.contract.title,
+                "author": review.author.name,
+                "created_at": review.created_at.isoformat(),
+            }
+            for review in track_record.reviews_of(user=provider)
+        ],
+        "endorsements": [
+            {
+                "name": endorsement.endorser_name,
+                "relationship": endorsement.relationship,
+                "text": endorsement.text,
+                "given_at": endorsement.given_at.isoformat() if endorsement.given_at else None,
+            }
+            for endorsement in track_record.endorsements_of(provider=provider)
+        ],
     }
 
 

@@ -95,6 +95,17 @@ def test_a_provider_saves_the_whole_profile_and_reads_it_back(client: Client) ->
         },
         "invoicing_requires": ["email", "phone"],
         "assessments": [],
+        "performance": {
+            "contracts_ended": 0,
+            "completion_rate": None,
+            "on_time_rate": None,
+            "median_response_minutes": None,
+            "dispute_rate": None,
+            "average_rating": None,
+            "reviews": 0,
+        },
+        "reviews": [],
+        "endorsements": [],
     }
 
 
