@@ -7,6 +7,8 @@ as the change. See docs/marketplace.md.
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -26,9 +28,12 @@ from projects.listings import (
     proposal_decide,
     proposal_event_data,
     proposal_locked,
+    text_check,
 )
 from projects.models import (
     DURATION_DAYS_MAX,
+    PROJECT_DESCRIPTION_MAX,
+    PROJECT_TITLE_MAX,
     Category,
     Contract,
     Engagement,
@@ -80,12 +85,16 @@ def _milestones_add(contract: Contract, milestones: list[MilestoneTerms]) -> lis
         raise invalid_field("milestones", f"At most {MILESTONES_MAX} milestones.")
     added = []
     for position, terms in enumerate(milestones, start=start):
-        if not terms.title.strip():
-            raise invalid_field("milestones", "Give every milestone a title.")
+        title = text_check(
+            terms.title,
+            field="milestones",
+            max_length=PROJECT_TITLE_MAX,
+            missing="Give every milestone a title.",
+        )
         money_check(amount=terms.amount, currency=contract.currency, field="milestones")
         milestone = Milestone.objects.create(
             contract=contract,
-            title=terms.title.strip(),
+            title=title,
             amount=terms.amount,
             due_on=terms.due_on,
             position=position,
@@ -215,10 +224,15 @@ class OfferTerms:
 def offer_publish(*, provider: User, terms: OfferTerms) -> Offer:
     if not provider.is_provider:
         raise ApplicationError(ErrorCode.FORBIDDEN, "Only providers publish offers.")
-    if not terms.title.strip():
-        raise invalid_field("title", "Give the offer a title.")
-    if not terms.included.strip():
-        raise invalid_field("included", "Say what the price includes.")
+    title = text_check(
+        terms.title, field="title", max_length=PROJECT_TITLE_MAX, missing="Give the offer a title."
+    )
+    included = text_check(
+        terms.included,
+        field="included",
+        max_length=PROJECT_DESCRIPTION_MAX,
+        missing="Say what the price includes.",
+    )
     if not 1 <= terms.delivery_days <= DURATION_DAYS_MAX:
         raise invalid_field("delivery_days", f"Between 1 and {DURATION_DAYS_MAX} days.")
     money_check(amount=terms.price_amount, currency=terms.price_currency, field="price")
@@ -229,8 +243,8 @@ def offer_publish(*, provider: User, terms: OfferTerms) -> Offer:
         )
     return Offer.objects.create(
         provider=provider,
-        title=terms.title.strip(),
-        included=terms.included.strip(),
+        title=title,
+        included=included,
         category=category,
         price_amount=terms.price_amount,
         price_currency=terms.price_currency,
@@ -276,7 +290,8 @@ def offer_buy(*, buyer: User, offer_id: int) -> Contract:
         raise ApplicationError(ErrorCode.NOT_FOUND, OFFER_NOT_FOUND)
     if offer.provider_id == buyer.pk:
         raise ApplicationError(MarketErrorCode.OWN_PROJECT, "You cannot buy your own offer.")
-    if not offer.active or offer.provider.is_banned:
+    # As offers_listed: an offer of a banned or closed account is no longer sold.
+    if not offer.active or offer.provider.is_banned or not offer.provider.is_active:
         raise ApplicationError(MarketErrorCode.OFFER_INACTIVE, "This offer is no longer sold.")
     project = Project.objects.create(
         buyer=buyer,
@@ -305,6 +320,56 @@ def offer_buy(*, buyer: User, offer_id: int) -> Contract:
 
 
 # -- running a contract ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EngagementLinks:
+    """Where a conversation belongs: its project and its latest contract, when it has them."""
+
+    project_id: int | None = None
+    contract_id: int | None = None
+
+
+def engagement_links(
+    *, viewer: User, conversation_ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, EngagementLinks]:
+    """The project and the latest contract (an active one first) of each conversation that
+    belongs to an engagement. The caller has checked that the viewer is a member of each; the
+    contract is named only to those ``contract_for_party`` lets in."""
+    engagements = Engagement.objects.filter(
+        conversation_id__in=list(conversation_ids)
+    ).prefetch_related("contracts")
+    found = {}
+    for engagement in engagements:
+        contract = None
+        if viewer.pk in (engagement.buyer_id, engagement.provider_id) or viewer.is_staff_member:
+            ranked = sorted(
+                engagement.contracts.all(),
+                key=lambda c: (c.is_active, c.started_at, c.pk),
+                reverse=True,
+            )
+            contract = ranked[0] if ranked else None
+        found[engagement.conversation_id] = EngagementLinks(
+            project_id=engagement.project_id, contract_id=contract.pk if contract else None
+        )
+    return found
+
+
+def conversations_of_project(*, project: Project) -> dict[int, uuid.UUID]:
+    """The conversation of each provider engaged on a project, by provider id. The caller
+    has the project from ``listings.project_for_viewer`` and shows it to its buyer."""
+    return dict(
+        Engagement.objects.filter(project=project).values_list("provider_id", "conversation_id")
+    )
+
+
+def contract_end_outcomes(*, contract: Contract, user: User) -> list[str]:
+    """The outcomes a party may end a contract with: the buyer ``completed`` or ``cancelled``,
+    the provider ``completed`` or ``withdrawn``."""
+    other = (
+        Contract.Outcome.CANCELLED if user.pk == contract.buyer_id else Contract.Outcome.WITHDRAWN
+    )
+    return [Contract.Outcome.COMPLETED.value, other.value]
 
 
 def contract_for_party(*, user: User, contract_id: int) -> Contract:
@@ -389,11 +454,7 @@ def contract_end(*, user: User, contract_id: int, outcome: str, note: str = "") 
     # Lock order as in proposal_accept: the project before the conversation.
     project = Project.objects.select_for_update().get(pk=contract.project_id)
     is_buyer = user.pk == contract.buyer_id
-    allowed = (
-        [Contract.Outcome.COMPLETED, Contract.Outcome.CANCELLED]
-        if is_buyer
-        else [Contract.Outcome.COMPLETED, Contract.Outcome.WITHDRAWN]
-    )
+    allowed = contract_end_outcomes(contract=contract, user=user)
     if outcome not in allowed:
         raise invalid_field("outcome", f"End it as one of: {', '.join(allowed)}.")
     if len(note) > NOTE_MAX:

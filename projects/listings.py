@@ -25,6 +25,10 @@ from chatbox.services import system_event_post
 from projects.errors import MarketErrorCode
 from projects.models import (
     AMOUNT_MAX,
+    COVER_LETTER_MAX,
+    DURATION_DAYS_MAX,
+    PROJECT_DESCRIPTION_MAX,
+    PROJECT_TITLE_MAX,
     BidAllowance,
     Category,
     Engagement,
@@ -41,6 +45,7 @@ PROJECT_NOT_FOUND = "No such project."
 PROPOSAL_NOT_FOUND = "No such proposal."
 PROJECT_SKILLS_MAX = 10
 LIST_LIMIT_MAX = 100
+UNKNOWN_CURRENCY = "Use an ISO 4217 currency code, such as EUR or USD."
 
 
 # -- budgets and terms -------------------------------------------------------------------------
@@ -57,10 +62,22 @@ def invalid_field(field: str, message: str) -> ApplicationError:
     return ApplicationError(ErrorCode.INVALID, "The request is not valid.", {field: [message]})
 
 
+def text_check(value: str, *, field: str, max_length: int, missing: str = "") -> str:
+    """``value`` stripped; refused when longer than ``max_length``, or empty when ``missing``
+    (the message for an empty one) is given. Services check lengths themselves: the API's
+    serializers are not the only door, and a column's limit must never surface as a 500."""
+    value = value.strip()
+    if missing and not value:
+        raise invalid_field(field, missing)
+    if len(value) > max_length:
+        raise invalid_field(field, f"At most {max_length} characters.")
+    return value
+
+
 def money_check(*, amount: int, currency: str, field: str = "amount") -> None:
     """An amount in minor units of an ISO 4217 currency: positive, and not absurd."""
     if currency not in CURRENCIES:
-        raise invalid_field("currency", "Use an ISO 4217 currency code, such as EUR or USD.")
+        raise invalid_field("currency", UNKNOWN_CURRENCY)
     if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
         raise invalid_field(field, "Give a positive whole number of minor units (cents).")
     if amount > AMOUNT_MAX:
@@ -102,8 +119,10 @@ def project_post(
     """A buyer's new open listing. Unknown category or skills, or an absurd budget, store
     nothing."""
     _buyer_required(buyer)
-    if not title.strip():
-        raise invalid_field("title", "Give the project a title.")
+    title = text_check(
+        title, field="title", max_length=PROJECT_TITLE_MAX, missing="Give the project a title."
+    )
+    description = text_check(description, field="description", max_length=PROJECT_DESCRIPTION_MAX)
     if budget.kind not in Project.BudgetKind.values:
         raise invalid_field("budget", "The budget kind is 'fixed' or 'hourly'.")
     if visibility not in Project.Visibility.values:
@@ -112,8 +131,8 @@ def project_post(
     found, chosen = _category_and_skills(category=category, skills=skills)
     project = Project.objects.create(
         buyer=buyer,
-        title=title.strip(),
-        description=description.strip(),
+        title=title,
+        description=description,
         category=found,
         budget_amount=budget.amount,
         budget_currency=budget.currency,
@@ -227,10 +246,13 @@ def projects_recommended(*, provider: User, limit: int = 20) -> list[Project]:
     """Open listings ranked by how many of the provider's profile skills they ask for, then by
     recency; listings of the provider's own, or already bid on, are left out."""
     skills = Skill.objects.filter(profiles__user=provider)
+    # A subquery: two conditions in one exclude() across a multi-valued relation need not
+    # hold for the same proposal (another provider's live one would hide a withdrawn one's).
+    bid_on = Proposal.objects.filter(provider=provider, state__in=_LIVE_PROPOSAL)
     found = (
         _listed()
         .exclude(buyer=provider)
-        .exclude(proposals__provider=provider, proposals__state__in=_LIVE_PROPOSAL)
+        .exclude(pk__in=bid_on.values("project"))
         .annotate(overlap=Count("skills", filter=Q(skills__in=skills), distinct=True))
         .order_by("-overlap", "-created_at", "-pk")
     )
@@ -278,7 +300,9 @@ def invitation_send(
     try:
         with transaction.atomic():
             return Invitation.objects.create(
-                project=project, provider=provider, message=message.strip()
+                project=project,
+                provider=provider,
+                message=text_check(message, field="message", max_length=COVER_LETTER_MAX),
             )
     except IntegrityError as exc:  # one_invitation_each
         raise ApplicationError(
@@ -341,7 +365,8 @@ def _bid_spend(*, provider: User, now: datetime) -> BidQuota:
     if allowance.used >= quota:
         raise ApplicationError(
             MarketErrorCode.BID_QUOTA_EXHAUSTED,
-            f"You have used this month's {quota} free bids; they renew on {renews_on:%-d %B %Y}.",
+            f"You have used this month's {quota} free {'bid' if quota == 1 else 'bids'}; "
+            f"they renew on {renews_on:%-d %B %Y}.",
             {"renews_on": renews_on.isoformat(), "quota": quota},
         )
     allowance.used += 1
@@ -369,15 +394,20 @@ class Submitted:
 
 
 @transaction.atomic
-def proposal_submit(*, provider: User, project_id: int, terms: ProposalTerms) -> Submitted:
-    """A provider's bid. It costs one free bid unless the provider was invited; it opens the
-    engagement's chatbox (first contact) and is posted there as a system event.
+def proposal_submit(
+    *, provider: User, project_id: int, terms: ProposalTerms, now: datetime | None = None
+) -> Submitted:
+    """A provider's bid. It costs one free bid of ``now``'s month (default: the present one)
+    unless the provider was invited; it opens the engagement's chatbox (first contact) and is
+    posted there as a system event.
 
     Refused, it stores nothing and spends no bid (the whole use case is one transaction).
     """
     if not provider.is_provider:
         raise ApplicationError(ErrorCode.FORBIDDEN, "Only providers send proposals.")
     project = project_for_viewer(viewer=provider, project_id=project_id)
+    # Locked so that a close (project_close) cannot slip between this check and the insert.
+    project = Project.objects.select_for_update().get(pk=project.pk)
     if project.buyer_id == provider.pk:
         raise ApplicationError(MarketErrorCode.OWN_PROJECT, "You cannot bid on your own project.")
     if not project.is_open:
@@ -386,14 +416,20 @@ def proposal_submit(*, provider: User, project_id: int, terms: ProposalTerms) ->
         )
     if not terms.cover_letter.strip():
         raise invalid_field("cover_letter", "Write a cover letter.")
+    if len(terms.cover_letter) > COVER_LETTER_MAX:
+        raise invalid_field("cover_letter", f"At most {COVER_LETTER_MAX} characters.")
     money_check(amount=terms.amount, currency=terms.currency)
+    # Checked here, not left to the table's check constraint: the IntegrityError below is
+    # taken for a concurrent twin proposal.
+    if not 1 <= terms.duration_days <= DURATION_DAYS_MAX:
+        raise invalid_field("duration_days", f"Between 1 and {DURATION_DAYS_MAX} days.")
     if Proposal.objects.filter(
         project=project, provider=provider, state__in=_LIVE_PROPOSAL
     ).exists():
         raise ApplicationError(
             MarketErrorCode.PROPOSAL_EXISTS, "You have a proposal on this project already."
         )
-    now = timezone.now()
+    now = now or timezone.now()
     invited = Invitation.objects.filter(project=project, provider=provider).exists()
     bids = (
         bid_quota_of(provider=provider, now=now)
@@ -479,6 +515,9 @@ def proposal_withdraw(*, provider: User, proposal_id: int) -> Proposal:
     """The provider takes a proposal back; the bid it cost is not given back."""
     proposal = proposal_locked(proposal_id)
     if proposal.provider_id != provider.pk:
+        if proposal.project.buyer_id == provider.pk:
+            # The buyer sees the proposal: "no such proposal" would be a lie.
+            raise ApplicationError(ErrorCode.FORBIDDEN, "Only its provider withdraws a proposal.")
         raise ApplicationError(ErrorCode.NOT_FOUND, PROPOSAL_NOT_FOUND)
     proposal_decide(proposal, Proposal.State.WITHDRAWN)
     _post_to_engagement(proposal, f"{provider.name} withdrew the proposal.", "proposal_withdrawn")

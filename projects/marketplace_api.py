@@ -35,6 +35,7 @@ from projects.models import (
     Project,
     Proposal,
 )
+from projects.money import CURRENCIES
 
 # -- shapes ------------------------------------------------------------------------------------
 
@@ -154,8 +155,14 @@ ANY_OBJECT = inline_serializer("MarketObject", {"id": serializers.IntegerField()
 Amount = serializers.IntegerField
 
 
-def currency_field() -> serializers.CharField:
-    return serializers.CharField(min_length=3, max_length=3)
+def currency_field(**options: Any) -> serializers.ChoiceField:
+    """An ISO 4217 code, refused here so that the error names the field where it was given
+    (``budget.currency``, ``price.currency``), as the amount's does."""
+    return serializers.ChoiceField(
+        choices=sorted(CURRENCIES),
+        error_messages={"invalid_choice": listings.UNKNOWN_CURRENCY},
+        **options,
+    )
 
 
 class BudgetInput(serializers.Serializer):
@@ -183,7 +190,7 @@ class ProjectQuery(serializers.Serializer):
     skill = serializers.CharField(required=False, allow_blank=True, default="", max_length=50)
     budget_min = Amount(required=False, min_value=0, max_value=AMOUNT_MAX)
     budget_max = Amount(required=False, min_value=0, max_value=AMOUNT_MAX)
-    currency = serializers.CharField(required=False, allow_blank=True, default="", max_length=3)
+    currency = currency_field(required=False, allow_blank=True, default="")
     kind = serializers.ChoiceField(
         choices=["", *Project.BudgetKind.values], required=False, default=""
     )

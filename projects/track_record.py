@@ -11,7 +11,9 @@ import statistics
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
+from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.db.models import Avg, Count, QuerySet
 from django.urls import reverse
@@ -22,8 +24,8 @@ from chatbox.errors import ApplicationError, ErrorCode
 from chatbox.models import Event
 from projects.contracts import CONTRACT_NOT_FOUND
 from projects.errors import MarketErrorCode
-from projects.listings import invalid_field
-from projects.models import REVIEW_TEXT_MAX, Contract, Endorsement, Milestone, Review
+from projects.listings import invalid_field, text_check
+from projects.models import REVIEW_TEXT_MAX, TITLE_MAX, Contract, Endorsement, Milestone, Review
 
 # A reply later than this is a new conversation thread, not a response.
 RESPONSE_WINDOW = timedelta(days=7)
@@ -168,19 +170,28 @@ def endorsement_request(
         raise ApplicationError(ErrorCode.FORBIDDEN, "Only providers ask for endorsements.")
     if relationship not in Endorsement.Relationship.values:
         raise invalid_field("relationship", "Say 'client' or 'colleague'.")
-    if not name.strip():
-        raise invalid_field("name", "Give the endorser's name.")
+    name = text_check(name, field="name", max_length=TITLE_MAX, missing="Give the endorser's name.")
+    try:
+        validate_email(email.strip())
+    except ValidationError as exc:
+        raise invalid_field("email", "Enter a valid e-mail address.") from exc
     if email.strip().lower() == provider.email.lower():
         raise invalid_field("email", "Ask someone else than yourself.")
     if Endorsement.objects.filter(provider=provider).count() >= ENDORSEMENT_REQUESTS_MAX:
         raise invalid_field("email", f"At most {ENDORSEMENT_REQUESTS_MAX} endorsement requests.")
+    email = email.strip()
+    if Endorsement.objects.filter(provider=provider, endorser_email__iexact=email).exists():
+        # The constraint below compares e-mails as written; the same person is asked once.
+        raise ApplicationError(
+            MarketErrorCode.ALREADY_ENDORSED, "You have asked this person already."
+        )
     token = secrets.token_urlsafe(32)
     try:
         with transaction.atomic():
             endorsement = Endorsement.objects.create(
                 provider=provider,
-                endorser_name=name.strip(),
-                endorser_email=email.strip(),
+                endorser_name=name,
+                endorser_email=email,
                 relationship=relationship,
                 token_hash=_token_hash(token),
             )
@@ -189,16 +200,21 @@ def endorsement_request(
             MarketErrorCode.ALREADY_ENDORSED, "You have asked this person already."
         ) from exc
     link = base_url.rstrip("/") + reverse("market:endorse", kwargs={"token": token})
-    send_mail(
-        subject=f"{provider.name} asks for your endorsement",
-        message=(
-            f"Hello {endorsement.endorser_name},\n\n{provider.name} asks you, as a "
-            f"{endorsement.get_relationship_display().lower()}, for a few words about their "
-            f"work, to show on their profile.\n\nWrite them here: {link}\n\nIf you do not know "
-            f"{provider.name}, ignore this e-mail."
-        ),
-        from_email=None,
-        recipient_list=[endorsement.endorser_email],
+    subject = f"{provider.name} asks for your endorsement"
+    message = (
+        f"Hello {endorsement.endorser_name},\n\n{provider.name} asks you, as a "
+        f"{endorsement.get_relationship_display().lower()}, for a few words about their "
+        f"work, to show on their profile.\n\nWrite them here: {link}\n\nIf you do not know "
+        f"{provider.name}, ignore this e-mail."
+    )
+    # After commit: a request rolled back must not leave a link to nothing in someone's inbox.
+    transaction.on_commit(
+        lambda: send_mail(
+            subject=subject,
+            message=message,
+            from_email=None,
+            recipient_list=[endorsement.endorser_email],
+        )
     )
     return EndorsementAsked(endorsement=endorsement, link=link)
 
@@ -228,6 +244,13 @@ def endorsement_give(*, token: str, text: str) -> Endorsement:
     endorsement.given_at = timezone.now()
     endorsement.save(update_fields=["text", "given_at"])
     return endorsement
+
+
+def endorsement_requests_of(*, provider: User) -> QuerySet[Endorsement]:
+    """The provider's requests still waiting for the endorser, newest first."""
+    return Endorsement.objects.filter(provider=provider, given_at__isnull=True).order_by(
+        "-requested_at", "-pk"
+    )
 
 
 def endorsements_of(*, provider: User) -> QuerySet[Endorsement]:

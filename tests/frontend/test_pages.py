@@ -95,3 +95,18 @@ def test_signing_out_takes_post_only(client: Client) -> None:
     client.force_login(UserFactory(username="buyer"))
     assert client.get("/logout/").status_code == 405
     assert client.get("/api/auth/me/").status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/", "/conversations/{conversation}/"])
+def test_a_session_that_outlived_a_ban_is_ended_with_a_403(client: Client, path: str) -> None:
+    # given a signed-in buyer with a conversation, banned while the session lives
+    buyer = UserFactory(username="buyer", is_buyer=True)
+    conversation = conversation_between(buyer, UserFactory(username="pia", is_provider=True))
+    client.force_login(buyer)
+    user_ban(user=buyer)
+    # when
+    response = client.get(path.format(conversation=conversation.pk))
+    # then the sign-in page says why, and the session is gone
+    assert response.status_code == 403
+    assert "This account has been banned" in response.content.decode()
+    assert "_auth_user_id" not in client.session
