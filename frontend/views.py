@@ -31,6 +31,7 @@ from chatbox.selectors import (
     online_user_ids,
 )
 from frontend.forms import SignInForm
+from projects.contracts import EngagementLinks, engagement_links
 
 WRONG_CREDENTIALS = "Incorrect username or password."
 BANNED = "This account has been banned and can no longer sign in."
@@ -45,6 +46,9 @@ class InboxEntry:
     unread: int
     last_activity: datetime | None
     head_seq: int
+    # Where the conversation belongs on the marketplace, when it belongs to an engagement.
+    project_id: int | None = None
+    contract_id: int | None = None
 
 
 def _viewer(request: HttpRequest) -> User:
@@ -57,7 +61,7 @@ def _names(names: list[str]) -> str:
     return f"{', '.join(names[:-1])} and {names[-1]}"
 
 
-def _inbox_entry(summary: ConversationSummary, viewer: User) -> InboxEntry:
+def _inbox_entry(summary: ConversationSummary, viewer: User, links: EngagementLinks) -> InboxEntry:
     others = [p.name for p in summary.participants if p.id != viewer.pk]
     return InboxEntry(
         id=summary.id,
@@ -66,6 +70,8 @@ def _inbox_entry(summary: ConversationSummary, viewer: User) -> InboxEntry:
         unread=summary.unread,
         last_activity=summary.last_activity,
         head_seq=summary.head_seq,
+        project_id=links.project_id,
+        contract_id=links.contract_id,
     )
 
 
@@ -127,8 +133,11 @@ def _sign_in(request: HttpRequest) -> HttpResponse:
 
 def _inbox(request: HttpRequest) -> HttpResponse:
     viewer = _viewer(request)
+    summaries = conversation_summaries_for_user(user=viewer)
+    links = engagement_links(viewer=viewer, conversation_ids=[s.id for s in summaries])
     entries = [
-        _inbox_entry(summary, viewer) for summary in conversation_summaries_for_user(user=viewer)
+        _inbox_entry(summary, viewer, links.get(summary.id, EngagementLinks()))
+        for summary in summaries
     ]
     return render(request, "frontend/inbox.html", {"entries": entries})
 
@@ -137,6 +146,7 @@ def _banned_session(request: HttpRequest) -> HttpResponse:
     """A session that outlived a ban: end it and say why."""
     _end_session(request)
     form = SignInForm()
+    form.cleaned_data = {}  # add_error needs it; an unbound form has none
     form.add_error(None, BANNED)
     return _sign_in_page(request, form, status=403)
 
