@@ -35,7 +35,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check .
 
 typecheck: $(STAMP)
-	DATA_DIR=var/test $(VENV)/bin/mypy accounts chatbox projects reports config frontend
+	DATA_DIR=var/test $(VENV)/bin/mypy accounts chatbox projects reports invoices config frontend
 
 # Pass 1: the embedded default (SQLite, in-memory channel layer).
 pytest: $(STAMP)

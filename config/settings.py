@@ -231,6 +231,12 @@ CHATBOX_PRESENCE_TTL_SECONDS = env.int("CHATBOX_PRESENCE_TTL_SECONDS", default=1
 ASSESSMENT_MINUTES = env.int("ASSESSMENT_MINUTES", default=10)
 # Free proposals a provider may send per calendar month (UTC); invited proposals are free.
 BID_QUOTA_MONTHLY = env.int("BID_QUOTA_MONTHLY", default=10)
+# Money (invoices/, docs/money.md).
+PAYMENT_GATEWAY = env.str("PAYMENT_GATEWAY", default="invoices.gateway.SandboxGateway")
+PLATFORM_FEE_PERCENT = env.int("PLATFORM_FEE_PERCENT", default=10)
+INVOICE_AUTO_RELEASE_DAYS = env.int("INVOICE_AUTO_RELEASE_DAYS", default=14)
+INVOICE_REMIND_DAYS_BEFORE = env.int("INVOICE_REMIND_DAYS_BEFORE", default=3)
+WITHDRAWAL_NOTICE_HOURS = env.int("WITHDRAWAL_NOTICE_HOURS", default=72)
 
 LOGGING = {
     "version": 1,

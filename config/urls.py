@@ -7,6 +7,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/", include("projects.urls")),
     path("api/", include("projects.marketplace_urls")),
+    path("api/", include("invoices.urls")),
     path("api/", include("accounts.api_urls")),
     path("api/", include("chatbox.urls")),
     path("api/", include("reports.urls")),

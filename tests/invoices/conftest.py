@@ -1,0 +1,3 @@
+from tests.projects.conftest import taxonomy
+
+__all__ = ["taxonomy"]
