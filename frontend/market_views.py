@@ -31,6 +31,7 @@ from accounts.errors import http_status
 from accounts.models import User
 from chatbox.errors import ApplicationError, ErrorCode
 from chatbox.realtime import close_user_sockets
+from frontend.views import BANNED
 from projects import contracts, listings, track_record
 from projects.models import (
     COVER_LETTER_MAX,
@@ -59,9 +60,6 @@ FormErrors = dict[str, list[str]]
 
 
 # -- frame: who may come, what a refusal looks like --------------------------------------------
-
-
-BANNED = "This account has been banned and can no longer sign in."
 
 
 def member_page(view: View) -> View:
