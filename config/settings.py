@@ -237,6 +237,11 @@ PLATFORM_FEE_PERCENT = env.int("PLATFORM_FEE_PERCENT", default=10)
 INVOICE_AUTO_RELEASE_DAYS = env.int("INVOICE_AUTO_RELEASE_DAYS", default=14)
 INVOICE_REMIND_DAYS_BEFORE = env.int("INVOICE_REMIND_DAYS_BEFORE", default=3)
 WITHDRAWAL_NOTICE_HOURS = env.int("WITHDRAWAL_NOTICE_HOURS", default=72)
+# Celery beat runs the money schedules; without a worker, `manage.py run_money_schedules`.
+CELERY_BEAT_SCHEDULE = {
+    name: {"task": f"invoices.tasks.{name}", "schedule": 300.0}
+    for name in ("invoices_remind", "invoices_auto_release", "escrow_returns_run")
+}
 
 LOGGING = {
     "version": 1,
