@@ -8,6 +8,7 @@ urlpatterns = [
     path("api/", include("projects.urls")),
     path("api/", include("projects.marketplace_urls")),
     path("api/", include("invoices.urls")),
+    path("api/", include("invoices.hold_urls")),
     path("api/", include("accounts.api_urls")),
     path("api/", include("chatbox.urls")),
     path("api/", include("reports.urls")),
@@ -15,6 +16,7 @@ urlpatterns = [
     path("", include("frontend.verification_urls")),
     path("account/", include("allauth.urls")),
     path("", include("frontend.market_urls")),
+    path("", include("frontend.money_urls")),
     path("", include("frontend.urls")),
 ]
 

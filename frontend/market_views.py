@@ -31,7 +31,9 @@ from accounts.errors import http_status
 from accounts.models import User
 from chatbox.errors import ApplicationError, ErrorCode
 from chatbox.realtime import close_user_sockets
+from frontend.form_tokens import form_token_issue
 from frontend.views import BANNED
+from invoices.selectors import PAYMENT_METHODS, contract_ledger_for_party
 from projects import contracts, listings, track_record
 from projects.models import (
     COVER_LETTER_MAX,
@@ -749,11 +751,13 @@ def _contract_page(
     milestone_form: Form | None = None,
     end_form: Form | None = None,
     review_form: Form | None = None,
+    fund_form: Form | None = None,
     problem: str = "",
     status: int = 200,
 ) -> HttpResponse:
     viewer = _viewer(request)
     contract = _seen(lambda: contracts.contract_for_party(user=viewer, contract_id=contract_id))
+    may_fund = viewer.pk == contract.buyer_id and contract.is_active
     is_party = viewer.pk in (contract.buyer_id, contract.provider_id)
     other = contract.provider if viewer.pk == contract.buyer_id else contract.buyer
     reviews = [
@@ -766,7 +770,12 @@ def _contract_page(
     running = is_party and contract.is_active
     lines = [problem] if problem else []
     # The refusal of a form the page no longer offers (a review too early, say) is told above.
-    for form, shown in ((milestone_form, running), (end_form, running), (review_form, may_review)):
+    for form, shown in (
+        (milestone_form, running),
+        (end_form, running),
+        (review_form, may_review),
+        (fund_form, may_fund),
+    ):
         if form is not None and not shown:
             lines += [line for errors in form.errors.values() for line in errors]
     context = {
@@ -787,6 +796,14 @@ def _contract_page(
         "milestone_form": milestone_form or Form({"title": "", "amount": "", "due_on": ""}),
         "end_form": end_form or Form({"outcome": "", "note": ""}),
         "review_form": review_form or Form({"rating": "", "text": ""}),
+        # Money: the contract's balances, and the buyer's form to fund escrow (money_views).
+        "ledger": contract_ledger_for_party(user=viewer, contract=contract),
+        "may_fund": may_fund,
+        "fund_form": fund_form or Form({"amount": "", "payment_method": PAYMENT_METHODS[0][0]}),
+        "fund_token": form_token_issue(user=viewer, purpose=f"fund-{contract.pk}")
+        if may_fund
+        else "",
+        "payment_methods": PAYMENT_METHODS,
         "problem": " ".join(lines),
     }
     return render(request, "frontend/market/contract.html", context, status=status)

@@ -427,7 +427,8 @@ def invoice_pay(
     """The buyer confirms payment: the total leaves escrow for the provider, less the fee.
 
     A shortfall in escrow is charged to ``payment_method`` first, under a key derived from the
-    invoice, so concurrent confirmations charge it once. ``automatic``: the auto-release of an
+    invoice and the number of declined attempts, so concurrent confirmations charge it once and
+    a declined card does not block a good one. ``automatic``: the auto-release of an
     invoice past its due date (``buyer`` is then the contract's buyer).
     """
     invoice = invoice_for_party(user=buyer, invoice_id=invoice_id)
@@ -446,8 +447,14 @@ def invoice_pay(
                 {"shortfall": shortfall, "payment_method": ["Required for the shortfall."]},
             )
         _payment_method_check(payment_method)
+        # One key per attempt: concurrent confirmations share it (and charge once), while a
+        # declined attempt does not block the next one with another payment method.
+        prefix = f"invoice-{invoice.pk}-shortfall-"
+        failed = GatewayOperation.objects.filter(
+            idempotency_key__startswith=prefix, state=GatewayOperation.State.FAILED
+        ).count()
         operation = _operation_open(
-            key=f"invoice-{invoice.pk}-shortfall",
+            key=f"{prefix}{failed}",
             buyer=buyer,
             contract=contract,
             payment_method=payment_method,

@@ -835,13 +835,14 @@ def test_the_navigation_shows_the_marketplace_by_role() -> None:
         bar = text.split('aria-label="Marketplace">', 1)[1].split("</nav>", 1)[0]
         return re.findall(r">([^<]+)</a>", bar)
 
-    assert nav(buyer()) == ["Find providers", "Projects", "Offers", "Contracts"]
+    assert nav(buyer()) == ["Find providers", "Projects", "Offers", "Contracts", "Money"]
     assert nav(provider()) == [
         "Find providers",
         "Projects",
         "Recommended",
         "Offers",
         "Contracts",
+        "Money",
         "My profile",
         "Skills assessments",
     ]

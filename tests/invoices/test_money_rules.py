@@ -272,3 +272,25 @@ def test_an_anonymous_money_request_is_401(deal: Any) -> None:
     _, _, contract = deal
     response = money(Client(), f"/api/contracts/{contract.pk}/fund/", {}, "k")
     assert response.status_code == 401
+
+
+def test_a_declined_shortfall_charge_does_not_block_a_good_card(deal: Any) -> None:
+    # given an invoice with nothing in escrow, and a first payment with a declined card
+    bea, pia, contract = deal
+    invoice = invoice_raise(
+        provider=pia, contract_id=contract.pk, currency="EUR", items=[LineItem("Logo", 50000)]
+    )
+    client = client_of(bea)
+    url = f"/api/invoices/{invoice.pk}/pay/"
+    declined = money(client, url, {"payment_method": "pm_sandbox_declined"}, "pay-1")
+    assert (declined.status_code, declined.json()["error"]["code"]) == (402, "payment_declined")
+    # when the buyer pays with a good card
+    paid = money(client, url, {"payment_method": "pm_sandbox_ok"}, "pay-2")
+    # then it is paid, and the shortfall was charged once
+    assert (paid.status_code, paid.json()["state"]) == (200, "paid")
+    assert list(
+        GatewayOperation.objects.order_by("created_at").values_list("state", flat=True)
+    ) == [
+        "failed",
+        "succeeded",
+    ]

@@ -2,6 +2,8 @@
 
 import { ChatSocket, FrameTooLargeError } from "./chat-socket.js";
 import { dayKey, dayLabel, setTime } from "./format.js";
+import { InvoiceCards } from "./invoice-cards.js";
+import { readMoneyState } from "./money.js";
 import { Alerts, bindConnectionStatus, bindSocketClosed, getJSON } from "./page.js";
 
 const PAGE_SIZE = 50;
@@ -75,6 +77,12 @@ class ConversationView {
     this.input = this.composer.querySelector("textarea");
     this.alerts = new Alerts(root.querySelector("[data-alerts]"));
     this.seenMarker = element("p", "message__seen", "Seen");
+    this.cards = new InvoiceCards({
+      log: this.log,
+      viewerId: this.viewer.id,
+      money: readMoneyState(),
+      conversationId: this.conversationId,
+    });
 
     this.seqs = new Set();
     this.lowestSeq = Infinity;
@@ -185,6 +193,7 @@ class ConversationView {
   present(message) {
     if (this.seqs.has(message.seq)) return;
     this.remember(message.seq);
+    this.cards.track(message);
     if (message.sender) this.stopTyping(message.sender.id);
     if (message.kind === "edit") {
       this.applyEdit(message);
@@ -216,6 +225,7 @@ class ConversationView {
     for (const message of [...messages].reverse()) {
       if (this.seqs.has(message.seq)) continue;
       this.remember(message.seq);
+      this.cards.track(message);
       // Older pages come presented: their targets already show the latest edit or deletion.
       if (message.kind === "edit" || message.kind === "delete") continue;
       const article = this.render(message);
@@ -264,6 +274,7 @@ class ConversationView {
     body.id = `message-${message.seq}-body`;
     fillBody(body, message);
     article.append(meta, body);
+    this.cards.decorate(article, body, message);
 
     if (mine && message.redactions?.length) {
       article.append(
