@@ -240,3 +240,94 @@ class IdempotentRequest(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["user", "key"], name="one_answer_per_key"),
         ]
+
+
+class EscrowReturn(models.Model):
+    """Payment protection after a provider's withdrawal: one row per withdrawn contract.
+
+    The schedule makes it when it first sees the withdrawal (posting the notice to the chat,
+    if escrow holds anything), and settles it once: by returning what escrow holds to the
+    buyer at ``due_at``, or with nothing to return. Settled rows are never looked at again.
+    """
+
+    contract = models.OneToOneField(
+        "projects.Contract", on_delete=models.PROTECT, related_name="escrow_return"
+    )
+    due_at = models.DateTimeField(help_text="The withdrawal plus WITHDRAWAL_NOTICE_HOURS.")
+    noticed_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the chat was told; empty if there was nothing to."
+    )
+    settled_at = models.DateTimeField(null=True, blank=True)
+    returned = models.BigIntegerField(default=0, help_text="What went back to the buyer.")
+    ledger_transaction = models.OneToOneField(
+        LedgerTransaction, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                name="escrow_return_settled_once",
+                condition=Q(settled_at__isnull=True, returned=0, ledger_transaction__isnull=True)
+                | Q(settled_at__isnull=False, returned=0, ledger_transaction__isnull=True)
+                | Q(settled_at__isnull=False, returned__gt=0, ledger_transaction__isnull=False),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"escrow return of contract {self.contract_id}"
+
+
+class EscrowHold(models.Model):
+    """The buyer asks support to keep a withdrawn contract's escrow (for a replacement
+    provider) instead of having it returned.
+
+    While open (not released) — requested or granted — it stops the return: support grants it
+    (the escrow is kept) or releases it (a refusal, or the end of the hold), and the return then
+    runs at the next schedule. One open hold per contract.
+    """
+
+    contract = models.ForeignKey(
+        "projects.Contract", on_delete=models.PROTECT, related_name="escrow_holds"
+    )
+    reason = models.TextField()
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    requested_at = models.DateTimeField(default=timezone.now)
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    granted_at = models.DateTimeField(null=True, blank=True)
+    released_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    released_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["requested_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["contract"],
+                condition=Q(released_at__isnull=True),
+                name="one_open_escrow_hold",
+            ),
+            models.CheckConstraint(
+                name="escrow_hold_granted_by_whom",
+                condition=Q(granted_by__isnull=True, granted_at__isnull=True)
+                | Q(granted_by__isnull=False, granted_at__isnull=False),
+            ),
+            models.CheckConstraint(
+                name="escrow_hold_released_by_whom",
+                condition=Q(released_by__isnull=True, released_at__isnull=True)
+                | Q(released_by__isnull=False, released_at__isnull=False),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"escrow hold {self.pk} of contract {self.contract_id} ({self.state})"
+
+    @property
+    def state(self) -> str:
+        if self.released_at is not None:
+            return "released"
+        return "granted" if self.granted_at is not None else "requested"
