@@ -41,15 +41,29 @@ def invoice_payload(invoice: Invoice) -> dict[str, Any]:
     }
 
 
+class MinorUnits(serializers.IntegerField):
+    """An amount: a JSON integer of minor units. DRF's ``IntegerField`` alone takes ``"100"``,
+    ``100.0`` and ``true`` too; money takes none of them (no floats anywhere)."""
+
+    default_error_messages = {
+        "not_whole": "Give a whole number of minor units (cents), not a decimal or a string."
+    }
+
+    def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("not_whole")
+        return int(super().to_internal_value(data))
+
+
 class FundInput(serializers.Serializer):
-    amount = serializers.IntegerField(min_value=1, max_value=AMOUNT_MAX)
+    amount = MinorUnits(min_value=1, max_value=AMOUNT_MAX)
     currency = serializers.CharField(min_length=3, max_length=3)
     payment_method = serializers.CharField(max_length=64)
 
 
 class ItemInput(serializers.Serializer):
     description = serializers.CharField(max_length=services.ITEM_DESCRIPTION_MAX)
-    amount = serializers.IntegerField(min_value=1, max_value=AMOUNT_MAX)
+    amount = MinorUnits(min_value=1, max_value=AMOUNT_MAX)
 
 
 class InvoiceInput(serializers.Serializer):
@@ -69,7 +83,7 @@ class DeclineInput(serializers.Serializer):
 
 
 class RefundInput(serializers.Serializer):
-    amount = serializers.IntegerField(min_value=1, max_value=AMOUNT_MAX)
+    amount = MinorUnits(min_value=1, max_value=AMOUNT_MAX)
 
 
 class ContractFundView(APIView):

@@ -15,13 +15,14 @@ from collections.abc import Callable
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from rest_framework.exceptions import APIException
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.errors import error_body, http_status
 from accounts.models import User
 from chatbox.canonical import canonical
-from chatbox.errors import ApplicationError
+from chatbox.errors import ApplicationError, api_exception_handler
 from invoices.errors import MoneyErrorCode
 from invoices.models import IdempotentRequest
 
@@ -57,6 +58,15 @@ def idempotent(request: Request, user: User, work: Callable[[], Response]) -> Re
             error_body(refused.code, refused.message, refused.extra),
             status=refused.status or http_status(refused.code),
         )
+    except APIException as refused:
+        # A serializer's refusal is an answer like a service's: stored, so that a replay gets
+        # it and the key cannot be reused for another request.
+        if refused.status_code >= 500:
+            record.delete()
+            raise
+        answer = api_exception_handler(refused, {})
+        assert answer is not None
+        response = answer
     except Exception:
         record.delete()  # a server error: the client may retry with the same key
         raise

@@ -436,8 +436,16 @@ def invoice_pay(
     if contract.buyer_id != buyer.pk:
         raise ApplicationError(ErrorCode.FORBIDDEN, "Only the contract's buyer pays invoices.")
     _issued_check(invoice)
+    if payment_method:
+        # A method the gateway does not know is bad input even when escrow covers the total.
+        _payment_method_check(payment_method)
     escrow = account_of(Account.Kind.ESCROW, invoice.currency, contract=contract)
     shortfall = invoice.total - balance_of(escrow)
+    # The state is read again after the balance: a payment committed before that read shows
+    # here, so a late confirmation is told the invoice is paid, not that escrow is short, and
+    # never charges the payment method for an invoice already paid.
+    invoice.refresh_from_db(fields=["state"])
+    _issued_check(invoice)
     if shortfall > 0 and not automatic:
         if not payment_method:
             raise ApplicationError(
@@ -446,7 +454,6 @@ def invoice_pay(
                 "give a payment method for the rest.",
                 {"shortfall": shortfall, "payment_method": ["Required for the shortfall."]},
             )
-        _payment_method_check(payment_method)
         # One key per attempt: concurrent confirmations share it (and charge once), while a
         # declined attempt does not block the next one with another payment method.
         prefix = f"invoice-{invoice.pk}-shortfall-"
