@@ -14,12 +14,10 @@ from chatbox.models import Event
 from invoices.gateway import Confirmation, SandboxGateway
 from invoices.models import Entry, GatewayOperation, IdempotentRequest, Invoice, LedgerTransaction
 from invoices.services import (
-    LineItem,
     confirmation_apply,
-    escrow_fund,
     invoice_cancel,
-    invoice_raise,
 )
+from tests.invoices.snapshot import fund, invoice_on
 from tests.invoices.test_money_flow import contract_between, money, verified_provider
 from tests.projects.market import buyer, client_of, provider
 
@@ -67,21 +65,9 @@ def test_a_refused_payment_method_moves_nothing(
 
 def test_a_confirmation_delivered_five_times_out_of_order_counts_once(deal: Any) -> None:
     # given two funded charges, and the confirmations the gateway sent for them
-    bea, _, contract = deal
-    escrow_fund(
-        buyer=bea,
-        contract_id=contract.pk,
-        amount=10000,
-        currency="EUR",
-        payment_method="pm_sandbox_ok",
-    )
-    escrow_fund(
-        buyer=bea,
-        contract_id=contract.pk,
-        amount=2500,
-        currency="EUR",
-        payment_method="pm_sandbox_ok",
-    )
+    _, _, contract = deal
+    fund(contract, 10000)
+    fund(contract, 2500)
     gateway = SandboxGateway()
     confirmations: list[Confirmation] = [
         gateway.charge(
@@ -180,16 +166,8 @@ def test_bad_amounts_and_currencies_are_refused(
 
 def test_paying_a_cancelled_invoice_is_409_and_moves_nothing(deal: Any) -> None:
     bea, pia, contract = deal
-    escrow_fund(
-        buyer=bea,
-        contract_id=contract.pk,
-        amount=50000,
-        currency="EUR",
-        payment_method="pm_sandbox_ok",
-    )
-    invoice = invoice_raise(
-        provider=pia, contract_id=contract.pk, currency="EUR", items=[LineItem("Logo", 50000)]
-    )
+    fund(contract, 50000)
+    invoice = invoice_on(contract, 50000)
     invoice_cancel(provider=pia, invoice_id=invoice.pk)
     before = moved()
     response = money(client_of(bea), f"/api/invoices/{invoice.pk}/pay/", {}, "pay")
@@ -200,16 +178,8 @@ def test_paying_a_cancelled_invoice_is_409_and_moves_nothing(deal: Any) -> None:
 
 def test_refunding_more_than_paid_is_refused(deal: Any) -> None:
     bea, pia, contract = deal
-    escrow_fund(
-        buyer=bea,
-        contract_id=contract.pk,
-        amount=50000,
-        currency="EUR",
-        payment_method="pm_sandbox_ok",
-    )
-    invoice = invoice_raise(
-        provider=pia, contract_id=contract.pk, currency="EUR", items=[LineItem("Logo", 50000)]
-    )
+    fund(contract, 50000)
+    invoice = invoice_on(contract, 50000)
     assert money(client_of(bea), f"/api/invoices/{invoice.pk}/pay/", {}, "pay").status_code == 200
     before = moved()
     response = money(client_of(pia), f"/api/invoices/{invoice.pk}/refund/", {"amount": 50001}, "r")
@@ -218,10 +188,8 @@ def test_refunding_more_than_paid_is_refused(deal: Any) -> None:
 
 
 def test_someone_elses_invoice_is_not_found(deal: Any) -> None:
-    _, pia, contract = deal
-    invoice = invoice_raise(
-        provider=pia, contract_id=contract.pk, currency="EUR", items=[LineItem("Logo", 50000)]
-    )
+    _, _, contract = deal
+    invoice = invoice_on(contract, 50000)
     stranger = client_of(buyer("bob"))
     before = moved()
     for action, body in (("pay", {}), ("decline", {"reason": "no"}), ("refund", {"amount": 1})):
@@ -250,14 +218,8 @@ def test_an_unverified_provider_cannot_invoice(deal: Any) -> None:
 
 
 def test_ledger_entries_are_never_changed_or_deleted(deal: Any) -> None:
-    bea, _, contract = deal
-    escrow_fund(
-        buyer=bea,
-        contract_id=contract.pk,
-        amount=10000,
-        currency="EUR",
-        payment_method="pm_sandbox_ok",
-    )
+    _, _, contract = deal
+    fund(contract, 10000)
     entry = Entry.objects.first()
     assert entry is not None
     entry.amount = 1
@@ -276,10 +238,8 @@ def test_an_anonymous_money_request_is_401(deal: Any) -> None:
 
 def test_a_declined_shortfall_charge_does_not_block_a_good_card(deal: Any) -> None:
     # given an invoice with nothing in escrow, and a first payment with a declined card
-    bea, pia, contract = deal
-    invoice = invoice_raise(
-        provider=pia, contract_id=contract.pk, currency="EUR", items=[LineItem("Logo", 50000)]
-    )
+    bea, _, contract = deal
+    invoice = invoice_on(contract, 50000)
     client = client_of(bea)
     url = f"/api/invoices/{invoice.pk}/pay/"
     declined = money(client, url, {"payment_method": "pm_sandbox_declined"}, "pay-1")
