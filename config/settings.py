@@ -240,7 +240,12 @@ WITHDRAWAL_NOTICE_HOURS = env.int("WITHDRAWAL_NOTICE_HOURS", default=72)
 # Celery beat runs the money schedules; without a worker, `manage.py run_money_schedules`.
 CELERY_BEAT_SCHEDULE = {
     name: {"task": f"invoices.tasks.{name}", "schedule": 300.0}
-    for name in ("invoices_remind", "invoices_auto_release", "escrow_returns_run")
+    for name in (
+        "invoices_remind",
+        "invoices_auto_release",
+        "escrow_returns_run",
+        "refunds_pending_send",
+    )
 }
 
 LOGGING = {

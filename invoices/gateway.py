@@ -44,7 +44,9 @@ class PaymentGateway(Protocol):
         self, *, key: str, payment_method: str, amount: int, currency: str
     ) -> Confirmation: ...
 
-    def refund(self, *, key: str, amount: int, currency: str) -> Confirmation: ...
+    def refund(
+        self, *, key: str, charge_reference: str, amount: int, currency: str
+    ) -> Confirmation: ...
 
 
 class SandboxGateway:
@@ -73,7 +75,9 @@ class SandboxGateway:
             failure_code=failure,
         )
 
-    def refund(self, *, key: str, amount: int, currency: str) -> Confirmation:
+    def refund(
+        self, *, key: str, charge_reference: str, amount: int, currency: str
+    ) -> Confirmation:
         reference = self._reference("re", key)
         return Confirmation(
             event_id=f"evt_{reference}", operation=key, succeeded=True, reference=reference

@@ -132,6 +132,10 @@ class Entry(AppendOnly):
 class GatewayOperation(models.Model):
     """A charge or refund sent to the payment gateway.
 
+    A refund pays out (part of) a ledger movement to the buyer's ``refunds_out`` account,
+    against one charge of the same contract: the ledger moves first, and the refund goes to the
+    card that paid.
+
     Its outbound idempotency key is stored (and committed) before the gateway is called, so a
     retry after a crash sends the same key and the gateway does the operation once. The state
     moves once, from ``pending``, by a conditional update; confirmations delivered again or out
@@ -153,6 +157,22 @@ class GatewayOperation(models.Model):
     buyer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     contract = models.ForeignKey("projects.Contract", on_delete=models.PROTECT, related_name="+")
     payment_method = models.CharField(max_length=64)
+    charge = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="refunds",
+        help_text="A refund's charge: a gateway refunds a charge, up to what it charged.",
+    )
+    ledger_transaction = models.ForeignKey(
+        LedgerTransaction,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="gateway_refunds",
+        help_text="A refund's ledger movement to refunds_out, which it pays out.",
+    )
     amount = models.BigIntegerField()
     currency = models.CharField(max_length=3)
     state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING)
@@ -165,6 +185,11 @@ class GatewayOperation(models.Model):
         constraints = [
             models.CheckConstraint(
                 name="operation_amount_sane", condition=Q(amount__gt=0, amount__lte=AMOUNT_MAX)
+            ),
+            models.CheckConstraint(
+                name="refund_names_its_charge",
+                condition=Q(kind="charge", charge__isnull=True, ledger_transaction__isnull=True)
+                | Q(kind="refund", charge__isnull=False, ledger_transaction__isnull=False),
             ),
         ]
 

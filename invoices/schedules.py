@@ -32,12 +32,14 @@ from chatbox.models import Event
 from invoices.errors import MoneyErrorCode
 from invoices.models import Account, EscrowHold, EscrowReturn, Invoice, LedgerTransaction
 from invoices.services import (
-    _accounts_locked,
-    _post,
-    _post_money_event,
     account_of,
+    accounts_locked,
     balance_of,
     invoice_pay,
+    ledger_post,
+    money_event_post,
+    refunds_record,
+    refunds_send,
 )
 from projects.contracts import contract_for_party
 from projects.listings import text_check
@@ -92,7 +94,7 @@ def invoices_remind(*, now: datetime) -> int:
             contract = invoice.contract
             when = _when(invoice.due_at)
             amount = format_amount(invoice.total, invoice.currency)
-            _post_money_event(
+            money_event_post(
                 contract,
                 kind=Event.Kind.SYSTEM,
                 body=f"Invoice {invoice.pk} ({amount}) will be paid automatically on {when} "
@@ -139,7 +141,7 @@ def _short_notice_post(*, invoice_id: int) -> None:
     )
     if invoice is None or _short_noticed(invoice):
         return
-    _post_money_event(
+    money_event_post(
         invoice.contract,
         kind=Event.Kind.SYSTEM,
         body=f"Invoice {invoice.pk} is due, but escrow does not cover it: nobody was charged, "
@@ -213,7 +215,7 @@ def withdrawal_notice_post(*, contract: Contract, now: datetime) -> EscrowReturn
     )
     if told:
         amount = format_amount(held, contract.currency)
-        _post_money_event(
+        money_event_post(
             contract,
             kind=Event.Kind.SYSTEM,
             body=f"The provider withdrew: the escrow of {amount} returns to the buyer on "
@@ -228,33 +230,42 @@ def withdrawal_notice_post(*, contract: Contract, now: datetime) -> EscrowReturn
     return record
 
 
-@transaction.atomic
 def escrow_return(*, contract_id: int, now: datetime) -> EscrowReturn | None:
     """Return a withdrawn contract's escrow to the buyer if it is due and no hold is open:
-    ``escrow → refunds_out`` and a payment event, once. ``None`` if nothing was due."""
+    ``escrow → refunds_out``, a payment event and the gateway's refunds to the card, once.
+    ``None`` if nothing was due."""
+    record = _escrow_return_record(contract_id=contract_id, now=now)
+    if record is not None and record.ledger_transaction is not None:
+        refunds_send(list(record.ledger_transaction.gateway_refunds.select_related("charge")))
+    return record
+
+
+@transaction.atomic
+def _escrow_return_record(*, contract_id: int, now: datetime) -> EscrowReturn | None:
     contract = _contract_locked(contract_id)
     record = EscrowReturn.objects.filter(contract=contract, settled_at__isnull=True).first()
     if record is None or record.due_at > now or _open_hold(contract) is not None:
         return None
     escrow = account_of(Account.Kind.ESCROW, contract.currency, contract=contract)
     refunds = account_of(Account.Kind.REFUNDS_OUT, contract.currency, user=contract.buyer)
-    _accounts_locked(escrow, refunds)
+    accounts_locked(escrow, refunds)
     held = balance_of(escrow)  # read under the escrow's lock: never more than it holds
     movement = None
     if held > 0:
-        movement = _post(
+        movement = ledger_post(
             LedgerTransaction.Kind.ESCROW_RETURN,
             contract=contract,
             legs=[(escrow, -held), (refunds, held)],
             memo="provider withdrew",
         )
+        refunds_record(movement=movement, buyer=contract.buyer)
     settled = EscrowReturn.objects.filter(pk=record.pk, settled_at__isnull=True).update(
         settled_at=now, returned=max(held, 0), ledger_transaction=movement
     )
     if settled != 1:  # cannot happen under the contract's lock; never move money twice
         raise RuntimeError(f"escrow return of contract {contract.pk} settled twice")
     if movement is not None:
-        _post_money_event(
+        money_event_post(
             contract,
             kind=Event.Kind.PAYMENT,
             body=f"Escrow of {format_amount(held, contract.currency)} returned to the buyer "
@@ -319,7 +330,7 @@ def escrow_hold_request(*, buyer: User, contract_id: int, reason: str) -> Escrow
     hold = EscrowHold.objects.create(
         contract=contract, reason=reason, requested_by=buyer, requested_at=timezone.now()
     )
-    _post_money_event(
+    money_event_post(
         contract,
         kind=Event.Kind.SYSTEM,
         body=f"{buyer.name} asked support to keep the escrow of "
@@ -359,7 +370,7 @@ def escrow_hold_grant(*, staff: User, hold_id: int) -> EscrowHold:
     )
     hold.refresh_from_db()
     amount = format_amount(_escrow_held(contract), contract.currency)
-    _post_money_event(
+    money_event_post(
         contract,
         kind=Event.Kind.SYSTEM,
         body=f"Support keeps the escrow of {amount} for a replacement: it does not return to "
@@ -381,7 +392,7 @@ def escrow_hold_release(*, staff: User, hold_id: int) -> EscrowHold:
     hold.refresh_from_db()
     record = EscrowReturn.objects.filter(contract=contract).first()
     when = f"on {_when(record.due_at)}" if record and record.due_at > now else "shortly"
-    _post_money_event(
+    money_event_post(
         contract,
         kind=Event.Kind.SYSTEM,
         body=f"Support released the hold on the escrow: it returns to the buyer {when}.",

@@ -63,12 +63,12 @@ def balance_of(account: Account) -> int:
     return int(account.entries.aggregate(total=Sum("amount"))["total"] or 0)
 
 
-def _accounts_locked(*accounts: Account) -> None:
+def accounts_locked(*accounts: Account) -> None:
     """Row locks on accounts, in primary-key order (the one order every path uses)."""
     list(Account.objects.select_for_update().filter(pk__in=[a.pk for a in accounts]).order_by("pk"))
 
 
-def _post(
+def ledger_post(
     kind: str,
     *,
     contract: Contract,
@@ -125,7 +125,7 @@ def _money_check(amount: Any, currency: str, *, contract: Contract, field: str =
         raise invalid_field(field, "The amount is too large.")
 
 
-def _post_money_event(contract: Contract, *, kind: str, body: str, data: dict[str, Any]) -> Event:
+def money_event_post(contract: Contract, *, kind: str, body: str, data: dict[str, Any]) -> Event:
     return system_event_post(
         conversation_id=contract.engagement.conversation_id,
         body=body,
@@ -192,14 +192,14 @@ def _escrow_credit(operation: GatewayOperation) -> None:
     contract = Contract.objects.select_related("engagement").get(pk=operation.contract_id)
     paid_in = account_of(Account.Kind.PAYMENTS_IN, operation.currency, user=operation.buyer)
     escrow = account_of(Account.Kind.ESCROW, operation.currency, contract=contract)
-    _accounts_locked(paid_in, escrow)
-    _post(
+    accounts_locked(paid_in, escrow)
+    ledger_post(
         LedgerTransaction.Kind.FUNDING,
         contract=contract,
         legs=[(paid_in, -operation.amount), (escrow, operation.amount)],
         memo=f"charge {operation.gateway_reference}",
     )
-    _post_money_event(
+    money_event_post(
         contract,
         kind=Event.Kind.PAYMENT,
         body=f"Escrow funded: {format_amount(operation.amount, operation.currency)}.",
@@ -237,6 +237,88 @@ def _charge(operation: GatewayOperation) -> GatewayOperation:
             {"payment_method": [settled.payment_method], "reason": settled.failure_code},
         )
     return settled
+
+
+def refunds_record(*, movement: LedgerTransaction, buyer: User) -> list[GatewayOperation]:
+    """The outbound refunds that pay out ``movement``'s credit to the buyer's ``refunds_out``.
+
+    A gateway refunds a charge, up to what it charged, so the amount is split over the
+    contract's succeeded charges, newest first, less what earlier refunds took of each. The
+    charges are locked (after the ledger accounts, the one lock order), and the refunds are
+    stored in the caller's transaction: committed before ``refunds_send`` calls the gateway.
+    """
+    contract = movement.contract
+    amount = int(
+        movement.entries.filter(account__kind=Account.Kind.REFUNDS_OUT).aggregate(
+            total=Sum("amount")
+        )["total"]
+        or 0
+    )
+    charges = list(
+        GatewayOperation.objects.select_for_update()
+        .filter(
+            kind=GatewayOperation.Kind.CHARGE,
+            contract=contract,
+            buyer=buyer,
+            state=GatewayOperation.State.SUCCEEDED,
+        )
+        .order_by("-settled_at", "-pk")
+    )
+    taken = dict(
+        GatewayOperation.objects.filter(charge__in=charges)
+        .exclude(state=GatewayOperation.State.FAILED)
+        .values_list("charge")
+        .annotate(total=Sum("amount"))
+        .values_list("charge", "total")
+    )
+    refunds: list[GatewayOperation] = []
+    for charge in charges:
+        part = min(amount, charge.amount - int(taken.get(charge.pk, 0)))
+        if part <= 0:
+            continue
+        refunds.append(
+            GatewayOperation.objects.create(
+                kind=GatewayOperation.Kind.REFUND,
+                idempotency_key=f"refund-{movement.pk}-{charge.pk}",
+                buyer=buyer,
+                contract=contract,
+                payment_method=charge.payment_method,
+                charge=charge,
+                ledger_transaction=movement,
+                amount=part,
+                currency=charge.currency,
+            )
+        )
+        amount -= part
+        if amount == 0:
+            return refunds
+    # Money reaches escrow only through this contract's charges: this is a broken ledger.
+    raise RuntimeError(f"refund {movement.pk} exceeds the charges of contract {contract.pk}")
+
+
+def refunds_send(refunds: Sequence[GatewayOperation]) -> None:
+    """Send stored refunds to the gateway and apply its answers. Call it after the refunds
+    are committed; a crash before it leaves them pending, and ``refunds_pending_send``
+    sends them again under the same keys (the gateway does each once)."""
+    for refund in refunds:
+        confirmation = payment_gateway().refund(
+            key=refund.idempotency_key,
+            charge_reference=refund.charge.gateway_reference if refund.charge else "",
+            amount=refund.amount,
+            currency=refund.currency,
+        )
+        confirmation_apply(confirmation=confirmation)
+
+
+def refunds_pending_send() -> int:
+    """Send every refund still pending (a crash came between storing and sending it)."""
+    pending = list(
+        GatewayOperation.objects.select_related("charge").filter(
+            kind=GatewayOperation.Kind.REFUND, state=GatewayOperation.State.PENDING
+        )
+    )
+    refunds_send(pending)
+    return len(pending)
 
 
 def _payment_method_check(payment_method: str) -> None:
@@ -367,7 +449,7 @@ def invoice_raise(
         issued_at=now,
         due_at=now + timedelta(days=settings.INVOICE_AUTO_RELEASE_DAYS),
     )
-    _post_money_event(
+    money_event_post(
         contract,
         kind=Event.Kind.INVOICE,
         body=f"Invoice {invoice.pk}: {format_amount(invoice.total, currency)}.",
@@ -479,7 +561,7 @@ def _release(*, invoice_id: int, automatic: bool) -> Invoice:
     escrow = account_of(Account.Kind.ESCROW, invoice.currency, contract=contract)
     provider = account_of(Account.Kind.PROVIDER, invoice.currency, user=contract.provider)
     fees = account_of(Account.Kind.FEES, invoice.currency)
-    _accounts_locked(escrow, provider, fees)
+    accounts_locked(escrow, provider, fees)
     held = balance_of(escrow)
     if held < invoice.total:
         raise ApplicationError(
@@ -489,14 +571,14 @@ def _release(*, invoice_id: int, automatic: bool) -> Invoice:
         )
     fee = fee_of(invoice.total)
     _transition(invoice, Invoice.State.PAID, fee=fee)
-    _post(
+    ledger_post(
         LedgerTransaction.Kind.RELEASE,
         contract=contract,
         invoice=invoice,
         legs=[(escrow, -invoice.total), (provider, invoice.total - fee), (fees, fee)],
     )
     how = "paid automatically (due date passed)" if automatic else "paid"
-    _post_money_event(
+    money_event_post(
         contract,
         kind=Event.Kind.PAYMENT,
         body=(
@@ -525,7 +607,7 @@ def invoice_decline(*, buyer: User, invoice_id: int, reason: str) -> Invoice:
     reason = text_check(reason, field="reason", max_length=NOTE_MAX, missing="Say why.")
     invoice = _invoice_locked(invoice_id)
     _transition(invoice, Invoice.State.DECLINED, decline_reason=reason)
-    _post_money_event(
+    money_event_post(
         invoice.contract,
         kind=Event.Kind.INVOICE,
         body=f"Invoice {invoice.pk} declined: {reason}",
@@ -541,7 +623,7 @@ def invoice_cancel(*, provider: User, invoice_id: int) -> Invoice:
         raise ApplicationError(ErrorCode.FORBIDDEN, "Only the contract's provider cancels.")
     invoice = _invoice_locked(invoice_id)
     _transition(invoice, Invoice.State.CANCELLED)
-    _post_money_event(
+    money_event_post(
         invoice.contract,
         kind=Event.Kind.INVOICE,
         body=f"Invoice {invoice.pk} cancelled by the provider.",
@@ -550,10 +632,19 @@ def invoice_cancel(*, provider: User, invoice_id: int) -> Invoice:
     return invoice
 
 
-@transaction.atomic
 def invoice_refund(*, user: User, invoice_id: int, amount: int) -> Invoice:
     """A refund of a paid invoice, by its provider (goodwill) or support staff: never more
-    than paid and not yet refunded. The provider's part and the fee's share go back."""
+    than paid and not yet refunded. The provider's part and the fee's share go back, and the
+    gateway pays it out to the card that paid."""
+    invoice, refunds = _invoice_refund_record(user=user, invoice_id=invoice_id, amount=amount)
+    refunds_send(refunds)
+    return invoice
+
+
+@transaction.atomic
+def _invoice_refund_record(
+    *, user: User, invoice_id: int, amount: int
+) -> tuple[Invoice, list[GatewayOperation]]:
     invoice = invoice_for_party(user=user, invoice_id=invoice_id)
     contract = invoice.contract
     if not (user.pk == contract.provider_id or user.is_staff_member):
@@ -581,16 +672,17 @@ def invoice_refund(*, user: User, invoice_id: int, amount: int) -> Invoice:
     provider = account_of(Account.Kind.PROVIDER, invoice.currency, user=contract.provider)
     fees = account_of(Account.Kind.FEES, invoice.currency)
     refunds = account_of(Account.Kind.REFUNDS_OUT, invoice.currency, user=contract.buyer)
-    _accounts_locked(provider, fees, refunds)
+    accounts_locked(provider, fees, refunds)
     Invoice.objects.filter(pk=invoice.pk).update(refunded=invoice.refunded + amount)
     invoice.refresh_from_db()
-    _post(
+    movement = ledger_post(
         LedgerTransaction.Kind.REFUND,
         contract=contract,
         invoice=invoice,
         legs=[(provider, -(amount - fee_back)), (fees, -fee_back), (refunds, amount)],
     )
-    _post_money_event(
+    payouts = refunds_record(movement=movement, buyer=contract.buyer)
+    money_event_post(
         contract,
         kind=Event.Kind.PAYMENT,
         body=f"Refund on invoice {invoice.pk}: {format_amount(amount, invoice.currency)}.",
@@ -603,7 +695,7 @@ def invoice_refund(*, user: User, invoice_id: int, amount: int) -> Invoice:
             "by": user.pk,
         },
     )
-    return invoice
+    return invoice, payouts
 
 
 # -- statements --------------------------------------------------------------------------------

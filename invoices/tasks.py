@@ -5,7 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 from django.utils import timezone
 
-from invoices import schedules
+from invoices import schedules, services
 
 
 @shared_task
@@ -21,3 +21,8 @@ def invoices_auto_release() -> int:
 @shared_task
 def escrow_returns_run() -> int:
     return schedules.escrow_returns_run(now=timezone.now())
+
+
+@shared_task
+def refunds_pending_send() -> int:
+    return services.refunds_pending_send()

@@ -18,13 +18,20 @@ import pytest
 from django.db import connection, transaction
 from pytest_django.fixtures import Settings
 
+from invoices import services
 from invoices.gateway import Confirmation, SandboxGateway, payment_gateway
 from invoices.models import GatewayOperation, IdempotentRequest, Invoice, LedgerTransaction
-from invoices.services import confirmation_apply
+from invoices.services import (
+    confirmation_apply,
+    invoice_pay,
+    invoice_refund,
+    refunds_pending_send,
+)
 from tests.invoices.snapshot import (
     DECLINED,
     INSUFFICIENT,
     OK,
+    balance,
     buyer_of,
     client_of,
     contract_of,
@@ -262,6 +269,20 @@ class RecordingGateway(SandboxGateway):
     calls: list[dict[str, Any]] = []
 
     def charge(self, *, key: str, payment_method: str, amount: int, currency: str) -> Confirmation:
+        self.record(key)
+        return super().charge(
+            key=key, payment_method=payment_method, amount=amount, currency=currency
+        )
+
+    def refund(
+        self, *, key: str, charge_reference: str, amount: int, currency: str
+    ) -> Confirmation:
+        self.record(key)
+        return super().refund(
+            key=key, charge_reference=charge_reference, amount=amount, currency=currency
+        )
+
+    def record(self, key: str) -> None:
         seen: list[tuple[str, int]] = []
 
         def look() -> None:  # a thread of its own: its own connection, seeing commits only
@@ -283,9 +304,6 @@ class RecordingGateway(SandboxGateway):
                 "in_transaction": transaction.get_connection().in_atomic_block,
                 "committed": seen,
             }
-        )
-        return super().charge(
-            key=key, payment_method=payment_method, amount=amount, currency=currency
         )
 
 
@@ -334,3 +352,102 @@ def test_a_charge_is_committed_before_the_gateway_is_called(
         (20000, "succeeded"),
     ]
     assert IdempotentRequest.objects.count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_refund_is_committed_before_the_gateway_is_called(
+    taxonomy: None, recording_gateway: list[dict[str, Any]]
+) -> None:
+    # given a paid invoice
+    contract = contract_of(buyer_of("bea"), provider_of("pia"))
+    fund(contract, 10000)
+    invoice = invoice_on(contract, 10000)
+    invoice_pay(buyer=contract.buyer, invoice_id=invoice.pk)
+    recording_gateway.clear()
+    # when the provider refunds part of it
+    refunded = post(
+        client_of(contract.provider),
+        f"/api/invoices/{invoice.pk}/refund/",
+        {"amount": 4000},
+        "refund",
+    )
+    # then the gateway was called once, outside any transaction, with the refund committed
+    assert refunded.status_code == 200
+    refund = GatewayOperation.objects.get(kind="refund")
+    assert recording_gateway == [
+        {"key": refund.idempotency_key, "in_transaction": False, "committed": [("pending", 4000)]}
+    ]
+    assert refund.state == "succeeded"
+
+
+# -- refunds go out through the gateway --------------------------------------------------------
+
+
+def test_a_refund_goes_back_to_the_cards_that_paid_newest_first(contract: Any) -> None:
+    # given escrow funded by two charges, and an invoice of all of it paid
+    fund(contract, 10000)
+    fund(contract, 20000)
+    older, newer = GatewayOperation.objects.filter(kind="charge").order_by("settled_at", "pk")
+    invoice = invoice_on(contract, 30000)
+    invoice_pay(buyer=contract.buyer, invoice_id=invoice.pk)
+    # when the provider refunds 25000, then 5000 more
+    invoice_refund(user=contract.provider, invoice_id=invoice.pk, amount=25000)
+    invoice_refund(user=contract.provider, invoice_id=invoice.pk, amount=5000)
+    # then the gateway refunded the newer charge whole, and the older in two parts
+    refunds = GatewayOperation.objects.filter(kind="refund").order_by("created_at", "pk")
+    assert [(r.charge_id, r.amount, r.state) for r in refunds] == [
+        (newer.pk, 20000, "succeeded"),
+        (older.pk, 5000, "succeeded"),
+        (older.pk, 5000, "succeeded"),
+    ]
+    assert all(r.gateway_reference.startswith("re_") for r in refunds)
+    assert all(r.payment_method == OK and r.buyer == contract.buyer for r in refunds)
+    # and what went out is what the ledger owes the buyer
+    assert sum(r.amount for r in refunds) == balance("refunds_out", user=contract.buyer) == 30000
+
+
+def test_a_refund_stored_but_never_sent_is_sent_once_by_the_schedule(contract: Any) -> None:
+    # given a paid invoice, and a refund whose process stopped after it was committed
+    fund(contract, 10000)
+    invoice = invoice_on(contract, 10000)
+    invoice_pay(buyer=contract.buyer, invoice_id=invoice.pk)
+    services._invoice_refund_record(user=contract.provider, invoice_id=invoice.pk, amount=3000)
+    assert list(GatewayOperation.objects.filter(kind="refund").values_list("state")) == [
+        ("pending",)
+    ]
+    # when the schedule runs twice
+    sent = [refunds_pending_send(), refunds_pending_send()]
+    # then the refund went out once, and the ledger moved once
+    assert sent == [1, 0]
+    assert list(GatewayOperation.objects.filter(kind="refund").values_list("state", "amount")) == [
+        ("succeeded", 3000)
+    ]
+    assert LedgerTransaction.objects.filter(kind="refund").count() == 1
+
+
+def test_a_refund_confirmation_delivered_again_and_out_of_order_counts_once(
+    contract: Any,
+) -> None:
+    # given two refunds that went out
+    fund(contract, 10000)
+    invoice = invoice_on(contract, 10000)
+    invoice_pay(buyer=contract.buyer, invoice_id=invoice.pk)
+    invoice_refund(user=contract.provider, invoice_id=invoice.pk, amount=1000)
+    invoice_refund(user=contract.provider, invoice_id=invoice.pk, amount=2000)
+    before = money_state()
+    # when the gateway delivers each confirmation five times, shuffled
+    gateway = SandboxGateway()
+    confirmations = [
+        gateway.refund(
+            key=r.idempotency_key,
+            charge_reference=r.charge.gateway_reference,
+            amount=r.amount,
+            currency=r.currency,
+        )
+        for r in GatewayOperation.objects.filter(kind="refund").select_related("charge")
+    ] * 5
+    random.Random(7).shuffle(confirmations)
+    for confirmation in confirmations:
+        confirmation_apply(confirmation=confirmation)
+    # then nothing changed
+    assert money_state() == before

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from invoices.models import Account, Entry, LedgerTransaction
-from invoices.services import _post, account_of, invoice_pay, invoice_refund
+from invoices.services import account_of, invoice_pay, invoice_refund, ledger_post
 from tests.invoices.snapshot import (
     buyer_of,
     client_of,
@@ -61,9 +61,9 @@ def test_an_unbalanced_or_fractional_transaction_is_refused_before_anything_is_w
     fees = account_of(Account.Kind.FEES, "EUR")
     before = money_state()
     with pytest.raises(ValueError, match="unbalanced ledger transaction release"):
-        _post("release", contract=contract, legs=[(escrow, -100), (fees, 99)])
+        ledger_post("release", contract=contract, legs=[(escrow, -100), (fees, 99)])
     with pytest.raises(TypeError, match="integers of minor units"):
-        _post("release", contract=contract, legs=[(escrow, -0.5), (fees, 0.5)])  # type: ignore[list-item]
+        ledger_post("release", contract=contract, legs=[(escrow, -0.5), (fees, 0.5)])  # type: ignore[list-item]
     assert money_state() == before
 
 

@@ -258,7 +258,14 @@ class MoneyMachine(RuleBasedStateMachine):
                 amount=op.amount,
                 currency=op.currency,
             )
-            for op in GatewayOperation.objects.all()
+            if op.kind == "charge"
+            else gateway.refund(
+                key=op.idempotency_key,
+                charge_reference=op.charge.gateway_reference,
+                amount=op.amount,
+                currency=op.currency,
+            )
+            for op in GatewayOperation.objects.select_related("charge")
         ] * 2
         random.Random(seed).shuffle(confirmations)
         before = money_state()
@@ -309,9 +316,12 @@ class MoneyMachine(RuleBasedStateMachine):
         funded, released = escrow_sum("funding"), -escrow_sum("release")
         returned = -escrow_sum("escrow_return")
         assert escrow_of(self.p.contract) == funded - released - returned == self.escrow >= 0
-        charged = sum(
-            GatewayOperation.objects.filter(state="succeeded").values_list("amount", flat=True)
-        )
+
+        def gateway_sum(kind: str) -> int:
+            succeeded = GatewayOperation.objects.filter(kind=kind, state="succeeded")
+            return sum(succeeded.values_list("amount", flat=True))
+
+        charged = gateway_sum("charge")
         assert funded == charged == self.charged
         assert returned == self.returned
         paid = sum(t for pk, t in self.totals.items() if self.states[pk] == "paid")
@@ -326,6 +336,10 @@ class MoneyMachine(RuleBasedStateMachine):
             Entry.objects.filter(account__kind="refunds_out").values_list("amount", flat=True)
         )
         assert refunds_out == refunded + returned
+        # every refund the ledger owes the buyer went out through the gateway, to a card that paid
+        assert gateway_sum("refund") == refunds_out
+        for charge in GatewayOperation.objects.filter(kind="charge"):
+            assert sum(charge.refunds.values_list("amount", flat=True)) <= charge.amount
         assert paid_out == released - refunded
         assert paid_out + refunds_out <= charged
 

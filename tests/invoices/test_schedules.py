@@ -192,6 +192,13 @@ def test_after_a_withdrawal_escrow_returns_to_the_buyer_once_after_the_notice_wi
     assert (returned.kind, returned.data["amount"]) == (Event.Kind.PAYMENT, 50000)
     record = EscrowReturn.objects.get()
     assert (record.settled_at, record.returned) == (after, 50000)
+    # and the gateway refunded it to the card that paid, once
+    [charge] = GatewayOperation.objects.filter(kind="charge")
+    assert list(
+        GatewayOperation.objects.filter(kind="refund").values_list(
+            "charge", "amount", "state", "ledger_transaction"
+        )
+    ) == [(charge.pk, 50000, "succeeded", record.ledger_transaction_id)]
 
 
 def test_a_withdrawal_with_empty_escrow_returns_and_says_nothing(taxonomy: None) -> None:
@@ -362,8 +369,10 @@ def test_the_command_runs_every_schedule(
         call_command("run_money_schedules", stdout=out)
     # then it reminded, paid and returned, once each
     assert out.getvalue().splitlines() == [
-        "1 invoices reminded, 1 paid automatically, escrow returned on 1 contracts.",
-        "0 invoices reminded, 0 paid automatically, escrow returned on 0 contracts.",
+        "1 invoices reminded, 1 paid automatically, escrow returned on 1 contracts, "
+        "0 pending refunds sent.",
+        "0 invoices reminded, 0 paid automatically, escrow returned on 0 contracts, "
+        "0 pending refunds sent.",
     ]
     assert dict(Invoice.objects.values_list("pk", "state")) == {
         soon.pk: "issued",
