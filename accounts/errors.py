@@ -48,6 +48,8 @@ class AccountErrorCode:
     MFA_ALREADY_ENABLED = "mfa_already_enabled"
     MFA_NOT_ENABLED = "mfa_not_enabled"
     PASSWORD_INVALID = "password_invalid"  # noqa: S105 - an error code, not a secret
+    SUSPENDED = "suspended"
+    BANNED = "banned"
 
 
 http_status_register(
@@ -69,6 +71,8 @@ http_status_register(
         AccountErrorCode.MFA_ALREADY_ENABLED: 400,
         AccountErrorCode.MFA_NOT_ENABLED: 400,
         AccountErrorCode.PASSWORD_INVALID: 400,
+        AccountErrorCode.SUSPENDED: 403,
+        AccountErrorCode.BANNED: 403,
     }
 )
 

@@ -44,6 +44,23 @@ PHONE_CODE_TTL = timedelta(minutes=10)
 PHONE_CODE_MAX_ATTEMPTS = 5
 
 
+def standing_require(*, user: User, doing: str) -> None:
+    """Refuse a write by a suspended or banned member, reading the standing fresh (an action
+    applies to the very next request or frame): a suspended member reads, but does not send,
+    bid, invoice or post. ``doing`` names the write in the message ("send", "bid", …)."""
+    current = User.objects.only("standing", "suspended_until").get(pk=user.pk)
+    if current.is_banned:
+        raise ApplicationError(AccountErrorCode.BANNED, "This account is banned.")
+    if current.is_suspended:
+        until = current.suspended_until
+        ends = f" The suspension ends {until.isoformat()}." if until else ""
+        raise ApplicationError(
+            AccountErrorCode.SUSPENDED,
+            f"Your account is suspended: you can read but not {doing}.{ends}",
+            {"until": until.isoformat() if until else None},
+        )
+
+
 @transaction.atomic
 def user_suspend(*, user: User, until: datetime | None) -> User:
     """Suspend ``user``: they can still read their conversations but not write in them."""

@@ -17,7 +17,7 @@ from accounts.errors import AccountErrorCode
 from accounts.models import User
 from accounts.selectors import email_verification_pending, mfa_totp_enabled
 from accounts.services import user_authenticate, user_mfa_check
-from chatbox import realtime, selectors
+from chatbox import realtime, selectors, services
 from chatbox.errors import ApplicationError, ErrorCode
 from chatbox.presenters import messages_present
 from chatbox.selectors import ConversationSummary
@@ -201,3 +201,39 @@ class MessageListView(APIView):
                 limit=limit,
             )
         return Response(messages_present(conversation_id=conversation.pk, events=events))
+
+
+class ContactCheckInput(serializers.Serializer):
+    body = serializers.CharField(trim_whitespace=False, max_length=100_000)
+
+
+ContactCheckResult = inline_serializer(
+    "ContactCheck",
+    {
+        "redactions": serializers.ListField(child=serializers.DictField()),
+        "masked": serializers.CharField(),
+        "unlocked": serializers.BooleanField(),
+    },
+)
+
+
+class ContactCheckView(APIView):
+    """What sending a draft would hide (PROTOCOL.md §4), for the composer to explain before
+    the message is sent. Each draft that would hide something is a fraud signal."""
+
+    @extend_schema(request=ContactCheckInput, responses={200: ContactCheckResult})
+    def post(self, request: Request, conversation_id: str) -> Response:
+        draft = ContactCheckInput(data=request.data)
+        draft.is_valid(raise_exception=True)
+        checked = services.contact_check(
+            conversation_id=conversation_id,
+            user=signed_in(request),
+            body=draft.validated_data["body"],
+        )
+        return Response(
+            {
+                "redactions": checked.redactions,
+                "masked": checked.masked,
+                "unlocked": checked.unlocked,
+            }
+        )

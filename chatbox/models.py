@@ -27,6 +27,12 @@ class Conversation(models.Model):
     last_activity_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     key_version = models.PositiveIntegerField(default=1, help_text="The data key that seals.")
+    contacts_unlocked_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When a contract on this conversation was funded: contact details show from "
+        "then on (off-platform payment details never do). Set by the money side.",
+    )
 
     class Meta:
         constraints = [
@@ -108,6 +114,12 @@ class Event(models.Model):
     prev = models.CharField(max_length=64)
     hash = models.CharField(max_length=64)
     created_at = models.DateTimeField()
+    # Outside the chain: support hid it from view (a moderation event in the chain says so).
+    # The record keeps it; a case file still reads it.
+    hidden_at = models.DateTimeField(null=True, blank=True)
+    # A keyed hash of a text message's words (chatbox.services._fingerprint): equal texts match,
+    # the text cannot be read from it. For the fraud signal of one text sent to many.
+    fingerprint = models.CharField(max_length=32, blank=True, db_index=True)
 
     class Meta:
         constraints = [
@@ -198,3 +210,17 @@ class SealedFile(models.Model):
             sealed.wrapped_key,
             sealed.ciphertext,
         )
+
+
+class ContactAttempt(models.Model):
+    """A message or a draft with contact or off-platform payment details that were masked
+    (or would be): a fraud signal. Kinds only, never the text."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="+")
+    kinds = models.JSONField(help_text='The kinds masked, e.g. ["phone", "payment"].')
+    sent = models.BooleanField(help_text="Sent as a message (else a draft the composer checked).")
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "at"], name="contact_attempt_user")]

@@ -1,24 +1,38 @@
-"""Events as a viewer sees them: the ``MESSAGE`` shape of PROTOCOL.md §3."""
+"""Events as a viewer sees them: the ``MESSAGE`` shape of PROTOCOL.md §3, with contact details
+masked as PROTOCOL.md §4 says; and the whole record as support staff read it in a case file."""
 
 from __future__ import annotations
 
 import uuid
 from typing import Any
 
+from chatbox import contacts
 from chatbox.canonical import rfc3339
-from chatbox.models import Event
-from chatbox.services import data_keys, event_payload
+from chatbox.cautions import buyer_cautions
+from chatbox.display import render_html
+from chatbox.models import Conversation, Event, Participant
+from chatbox.services import data_keys, event_payload, masked_kinds
+
+HIDDEN_BY_SUPPORT = "This message was hidden by support."
 
 
 def messages_present(*, conversation_id: uuid.UUID, events: list[Event]) -> list[dict[str, Any]]:
     """Decrypt and present ``events``, each with the current state of what it shows.
 
     A text message that was edited shows its latest text with ``data.edited``; one that was
-    deleted shows nothing with ``data.deleted``. The record itself keeps every version.
+    deleted shows nothing with ``data.deleted``; one support hid shows a notice with
+    ``data.hidden``. Contact details are replaced by placeholders and listed in
+    ``redactions`` (PROTOCOL.md §4). The record itself keeps every version, unmasked.
     """
     if not events:
         return []
     keys = data_keys(conversation_id=conversation_id)
+    hide = masked_kinds(Conversation.objects.only("contacts_unlocked_at").get(pk=conversation_id))
+    buyers = set(
+        Participant.objects.filter(
+            conversation_id=conversation_id, role=Participant.Role.BUYER
+        ).values_list("user_id", flat=True)
+    )
     targets = {e.seq for e in events if e.kind == Event.Kind.TEXT}
     targets |= {e.target_seq for e in events if e.kind == Event.Kind.EDIT and e.target_seq}
     latest_edit: dict[int, Event] = {}
@@ -37,21 +51,87 @@ def messages_present(*, conversation_id: uuid.UUID, events: list[Event]) -> list
     presented = []
     for event in events:
         payload = event_payload(event=event, keys=keys)
-        body, html, data = payload["body"], payload["html"], dict(event.data)
+        data = dict(event.data)
         if event.kind == Event.Kind.TEXT and event.seq in deleted:
-            body, html, data["deleted"] = "", "", True
+            payload, data["deleted"] = {}, True
         elif event.kind == Event.Kind.TEXT and event.seq in latest_edit:
             edit = latest_edit[event.seq]
-            edited = event_payload(event=edit, keys=keys)
-            body, html = edited["body"], edited["html"]
+            payload = event_payload(event=edit, keys=keys)
             data.update(edited=True, edited_at=rfc3339(edit.created_at), edit_seq=edit.seq)
         elif event.kind == Event.Kind.EDIT and event.target_seq in deleted:
-            body, html, data["deleted"] = "", "", True
-        presented.append(message_shape(event=event, body=body, html=html, data=data))
+            payload, data["deleted"] = {}, True
+        if event.hidden_at is not None:
+            payload, data["hidden"] = {"body": HIDDEN_BY_SUPPORT}, True
+        elif event.sender_id in buyers and (cautions := _cautions(payload, event)):
+            data["cautions"] = cautions
+        body, html, redactions = _masked(payload, hide)
+        presented.append(
+            message_shape(event=event, body=body, html=html, data=data, redactions=redactions)
+        )
     return presented
 
 
-def message_shape(*, event: Event, body: str, html: str, data: dict[str, Any]) -> dict[str, Any]:
+def _masked(
+    payload: dict[str, Any], hide: frozenset[contacts.Kind]
+) -> tuple[str, str, list[dict[str, Any]]]:
+    """The body and HTML a viewer sees: the spans of hidden kinds replaced by placeholders (the
+    HTML made again from the masked text), and what was replaced."""
+    body: str = payload.get("body", "")
+    html: str = payload.get("html", render_html(body) if body else "")
+    spans = [
+        contacts.Span(start, end, contacts.Kind(kind))
+        for start, end, kind in payload.get("spans", [])
+    ]
+    if not any(span.kind in hide for span in spans):
+        return body, html, []
+    masked, redactions = contacts.mask(body, spans, kinds=hide)
+    return masked, render_html(masked), redactions
+
+
+def _cautions(payload: dict[str, Any], event: Event) -> list[str]:
+    """What a provider should be careful about in a buyer's message (``chatbox.cautions``)."""
+    if event.sender is None or not payload.get("body"):
+        return []
+    spans = [contacts.Span(a, b, contacts.Kind(kind)) for a, b, kind in payload.get("spans", [])]
+    return buyer_cautions(payload["body"], event.sender, spans)
+
+
+def record_present(*, conversation_id: uuid.UUID) -> list[dict[str, Any]]:
+    """The whole record, unmasked, for a support case file: every event in ``seq`` order with
+    the text it was sent with (edits and deletions are their own events naming ``target_seq``;
+    a hidden message is marked, not left out). Callers log the read first."""
+    keys = data_keys(conversation_id=conversation_id)
+    record = []
+    events = Event.objects.filter(conversation_id=conversation_id).select_related("sender")
+    for event in events.order_by("seq"):
+        payload = event_payload(event=event, keys=keys)
+        record.append(
+            {
+                "seq": event.seq,
+                "kind": event.kind,
+                "sender": {"id": event.sender.pk, "name": event.sender.name}
+                if event.sender
+                else None,
+                "body": payload.get("body", ""),
+                "target_seq": event.target_seq,
+                "data": event.data,
+                "created_at": rfc3339(event.created_at),
+                "hidden": event.hidden_at is not None,
+                "contact_details": [kind for _, _, kind in payload.get("spans", [])],
+                "hash": event.hash,
+            }
+        )
+    return record
+
+
+def message_shape(
+    *,
+    event: Event,
+    body: str,
+    html: str,
+    data: dict[str, Any],
+    redactions: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
     return {
         "conversation": str(event.conversation_id),
         "seq": event.seq,
@@ -63,6 +143,6 @@ def message_shape(*, event: Event, body: str, html: str, data: dict[str, Any]) -
         "client_id": str(event.client_id) if event.client_id else None,
         "hash": event.hash,
         "prev": event.prev,
-        "redactions": [],
+        "redactions": redactions or [],
         "data": data,
     }

@@ -18,9 +18,11 @@ from django.apps import apps
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 from accounts.models import User
-from chatbox import crypto, realtime
+from accounts.services import standing_require
+from chatbox import contacts, crypto, realtime
 from chatbox.canonical import (
     EVENT_FORMAT_VERSION,
     GENESIS_PREV,
@@ -32,6 +34,7 @@ from chatbox.display import render_html
 from chatbox.errors import ApplicationError, ErrorCode
 from chatbox.models import (
     Connection,
+    ContactAttempt,
     Conversation,
     ConversationKey,
     Event,
@@ -86,7 +89,8 @@ def data_keys(*, conversation_id: uuid.UUID) -> dict[int, bytes]:
 
 
 def event_payload(*, event: Event, keys: dict[int, bytes]) -> dict[str, Any]:
-    """The sealed part of ``event``: ``{"body", "salt", "html"}``."""
+    """The sealed part of ``event``: ``{"body", "salt", "html"}``, and ``"spans"`` — the
+    contact details found in the body, ``[[start, end, kind], …]`` — when it has any."""
     if event.key_version not in keys:
         raise crypto.CryptoError(f"no data key version {event.key_version}")
     return crypto.payload_open(
@@ -108,8 +112,12 @@ def _append(
     data: dict[str, Any] | None = None,
     client_id: uuid.UUID | None = None,
     target_seq: int | None = None,
+    spans: Sequence[contacts.Span] = (),
 ) -> Event:
-    """Append one event. Precondition: the caller holds ``conversation``'s row lock."""
+    """Append one event. Precondition: the caller holds ``conversation``'s row lock.
+
+    ``spans``: the contact details in ``body``; sealed with it (never stored in the clear), so
+    that what a viewer sees can be masked without scanning the text again."""
     now = timezone.now()
     seq = conversation.head_seq + 1
     salt = os.urandom(32)
@@ -136,7 +144,12 @@ def _append(
         seq=seq,
         sender_id=sender.pk if sender else None,
         key_version=key_version,
-        payload={"body": body, "salt": salt.hex(), "html": render_html(body)},
+        payload={
+            "body": body,
+            "salt": salt.hex(),
+            "html": render_html(body),
+            **({"spans": [[sp.start, sp.end, str(sp.kind)] for sp in spans]} if spans else {}),
+        },
     )
     event = Event.objects.create(
         conversation=conversation,
@@ -152,6 +165,7 @@ def _append(
         prev=conversation.head_hash,
         hash=digest,
         created_at=now,
+        fingerprint=_fingerprint(body) if kind == Event.Kind.TEXT else "",
     )
     # Conditional on the head we read: a second writer that got past the lock would fail here.
     moved = Conversation.objects.filter(pk=conversation.pk, head_seq=conversation.head_seq).update(
@@ -163,6 +177,14 @@ def _append(
     conversation.last_activity_at = now
     realtime.event_published(conversation_id=conversation.pk, seq=seq)
     return event
+
+
+def _fingerprint(body: str) -> str:
+    """A keyed fingerprint of a message's text: equal texts (up to case and spacing) match,
+    and nothing of the text can be read from it without the server's secret. The fraud
+    signal "the same text sent into many conversations" compares these, never texts."""
+    normalised = " ".join(body.casefold().split())
+    return salted_hmac("chatbox.event.fingerprint", normalised, algorithm="sha256").hexdigest()[:32]
 
 
 def _locked_conversation(conversation_id: uuid.UUID | str) -> Conversation:
@@ -181,17 +203,7 @@ def _require_member(conversation: Conversation, user: User) -> Participant:
 
 def _require_writer(conversation: Conversation, user: User) -> None:
     """The writer's standing is read fresh: a suspension applies to the very next frame."""
-    current = User.objects.only("standing", "suspended_until").get(pk=user.pk)
-    if current.is_banned:
-        raise ApplicationError(ErrorCode.BANNED, "This account is banned.")
-    if current.is_suspended:
-        until = current.suspended_until
-        raise ApplicationError(
-            ErrorCode.SUSPENDED,
-            "Your account is suspended: you can read but not send."
-            + (f" The suspension ends {rfc3339(until)}." if until else ""),
-            {"until": rfc3339(until) if until else None},
-        )
+    standing_require(user=user, doing="send")
     if conversation.closed_at is not None:
         raise ApplicationError(ErrorCode.CLOSED, "This conversation is closed.")
 
@@ -269,6 +281,18 @@ def system_event_post(
     return _append(conversation=conversation, kind=kind, sender=None, body=body, data=data)
 
 
+@transaction.atomic
+def participant_add(*, conversation_id: uuid.UUID, user: User, role: str) -> Participant:
+    """Add a member to a conversation (a support mediator joining a dispute, for example);
+    a member already there keeps their participation and role. The caller posts the event
+    that says so: joining is visible in the chain, not only in the member list."""
+    conversation = _locked_conversation(conversation_id)
+    participant, _ = Participant.objects.get_or_create(
+        conversation=conversation, user=user, defaults={"role": role}
+    )
+    return participant
+
+
 # -- messages --------------------------------------------------------------------------------
 
 
@@ -283,13 +307,16 @@ def message_send(
     if stored := _already_stored(conversation, sender, client_id):
         return stored
     _require_writer(conversation, sender)
+    spans = contacts.scan(body)
     event = _append(
         conversation=conversation,
         kind=Event.Kind.TEXT,
         sender=sender,
         body=body,
         client_id=client_id,
+        spans=spans,
     )
+    _contact_attempt_note(conversation, sender, spans, sent=True)
     # One's own message is read: it never counts as unread for the sender.
     Participant.objects.filter(conversation=conversation, user=sender).update(
         last_read_seq=event.seq
@@ -322,7 +349,8 @@ def message_edit(
         return stored
     _require_writer(conversation, editor)
     _own_live_message(conversation, editor, seq)
-    return _append(
+    spans = contacts.scan(body)
+    event = _append(
         conversation=conversation,
         kind=Event.Kind.EDIT,
         sender=editor,
@@ -330,7 +358,10 @@ def message_edit(
         client_id=client_id,
         target_seq=seq,
         data={"target": seq},
+        spans=spans,
     )
+    _contact_attempt_note(conversation, editor, spans, sent=True)
+    return event
 
 
 @transaction.atomic
@@ -352,6 +383,89 @@ def message_delete(
         client_id=client_id,
         target_seq=seq,
         data={"target": seq},
+    )
+
+
+# -- contact details (PROTOCOL.md §4) ----------------------------------------------------------
+
+
+# Contact details hidden until a contract is funded. A plain link (a portfolio, a reference) is
+# detected but shown: PROTOCOL.md §4 hides messenger links, which the detector reports as
+# handles, not the web.
+CONTACT_KINDS = frozenset(
+    {contacts.Kind.PHONE, contacts.Kind.EMAIL, contacts.Kind.HANDLE, contacts.Kind.PAYMENT}
+)
+
+
+def masked_kinds(conversation: Conversation) -> frozenset[contacts.Kind]:
+    """What is hidden in the conversation now: contact details until a contract on it is
+    funded, off-platform payment details always."""
+    if conversation.contacts_unlocked_at is None:
+        return CONTACT_KINDS
+    return frozenset({contacts.Kind.PAYMENT})
+
+
+def _contact_attempt_note(
+    conversation: Conversation, user: User, spans: Sequence[contacts.Span], *, sent: bool
+) -> list[contacts.Span]:
+    """Record a fraud signal when something in a text is (or would be) hidden; the kinds only.
+    Returns the spans that are hidden."""
+    hidden = [span for span in spans if span.kind in masked_kinds(conversation)]
+    if hidden:
+        ContactAttempt.objects.create(
+            user=user,
+            conversation=conversation,
+            kinds=sorted({str(span.kind) for span in hidden}),
+            sent=sent,
+        )
+    return hidden
+
+
+@dataclass(frozen=True)
+class ContactCheck:
+    redactions: list[dict[str, Any]]
+    masked: str
+    unlocked: bool  # a contract is funded: only payment details are hidden
+
+
+def contact_check(*, conversation_id: uuid.UUID | str, user: User, body: str) -> ContactCheck:
+    """What sending ``body`` would hide, before it is sent (the composer asks); a draft that
+    would hide something is a fraud signal too."""
+    body = _validated_body(body)
+    conversation = _conversation_of_member(conversation_id, user)
+    spans = contacts.scan(body)
+    hidden = _contact_attempt_note(conversation, user, spans, sent=False)
+    masked, redactions = contacts.mask(body, hidden, kinds=masked_kinds(conversation))
+    return ContactCheck(
+        redactions=redactions,
+        masked=masked,
+        unlocked=conversation.contacts_unlocked_at is not None,
+    )
+
+
+def _conversation_of_member(conversation_id: uuid.UUID | str, user: User) -> Conversation:
+    try:
+        conversation = Conversation.objects.get(pk=uuid.UUID(str(conversation_id)))
+    except (ValueError, Conversation.DoesNotExist) as exc:
+        raise ApplicationError(ErrorCode.NOT_FOUND, "No such conversation.") from exc
+    _require_member(conversation, user)
+    return conversation
+
+
+def conversation_contacts_unlock(*, conversation_id: uuid.UUID) -> None:
+    """A contract on the conversation is funded: contact details show from now on. Once."""
+    Conversation.objects.filter(pk=conversation_id, contacts_unlocked_at__isnull=True).update(
+        contacts_unlocked_at=timezone.now()
+    )
+
+
+# -- moderation ----------------------------------------------------------------------------------
+
+
+def moderation_hide(*, conversation_id: uuid.UUID, seq: int) -> None:
+    """Hide an event from view. The record keeps it; the caller posts why in the chain."""
+    Event.objects.filter(conversation_id=conversation_id, seq=seq, hidden_at__isnull=True).update(
+        hidden_at=timezone.now()
     )
 
 

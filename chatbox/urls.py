@@ -12,4 +12,9 @@ urlpatterns = [
         api.MessageListView.as_view(),
         name="api-messages",
     ),
+    path(
+        "conversations/<str:conversation_id>/contact-check/",
+        api.ContactCheckView.as_view(),
+        name="api-contact-check",
+    ),
 ]

@@ -60,6 +60,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "frontend.middleware.BannedMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
@@ -81,6 +82,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "frontend.context_processors.trust_and_safety",
             ],
         },
     },
@@ -231,13 +233,21 @@ CHATBOX_PRESENCE_TTL_SECONDS = env.int("CHATBOX_PRESENCE_TTL_SECONDS", default=1
 ASSESSMENT_MINUTES = env.int("ASSESSMENT_MINUTES", default=10)
 # Free proposals a provider may send per calendar month (UTC); invited proposals are free.
 BID_QUOTA_MONTHLY = env.int("BID_QUOTA_MONTHLY", default=10)
+# Trust and safety (reports/, docs/trust-and-safety.md): a fraud score at or above this puts
+# the user in the support queue; safety emergencies are e-mailed to these addresses (empty:
+# every active support member with an address).
+RISK_SCORE_THRESHOLD = env.int("RISK_SCORE_THRESHOLD", default=50)
+SUPPORT_ON_DUTY_EMAILS = env.list("SUPPORT_ON_DUTY_EMAILS", default=[])
 # Money (invoices/, docs/money.md).
 PAYMENT_GATEWAY = env.str("PAYMENT_GATEWAY", default="invoices.gateway.SandboxGateway")
 PLATFORM_FEE_PERCENT = env.int("PLATFORM_FEE_PERCENT", default=10)
 INVOICE_AUTO_RELEASE_DAYS = env.int("INVOICE_AUTO_RELEASE_DAYS", default=14)
 INVOICE_REMIND_DAYS_BEFORE = env.int("INVOICE_REMIND_DAYS_BEFORE", default=3)
 WITHDRAWAL_NOTICE_HOURS = env.int("WITHDRAWAL_NOTICE_HOURS", default=72)
-# Celery beat runs the money schedules; without a worker, `manage.py run_money_schedules`.
+# Disputes (reports/disputes.py, docs/disputes.md): each stage's window, direct resolution and
+# mediation; past it the schedule escalates, or the silent party loses by default.
+DISPUTE_STAGE_DAYS = env.int("DISPUTE_STAGE_DAYS", default=3)
+# Celery beat runs the money schedules; without a worker, `manage.py run_schedules`.
 CELERY_BEAT_SCHEDULE = {
     name: {"task": f"invoices.tasks.{name}", "schedule": 300.0}
     for name in (
@@ -246,6 +256,11 @@ CELERY_BEAT_SCHEDULE = {
         "escrow_returns_run",
         "refunds_pending_send",
     )
+}
+CELERY_BEAT_SCHEDULE["risk_scan_run"] = {"task": "reports.tasks.risk_scan_run", "schedule": 300.0}
+CELERY_BEAT_SCHEDULE["disputes_deadlines_run"] = {
+    "task": "reports.tasks.disputes_deadlines_run",
+    "schedule": 300.0,
 }
 
 LOGGING = {

@@ -12,11 +12,13 @@ urlpatterns = [
     path("api/", include("accounts.api_urls")),
     path("api/", include("chatbox.urls")),
     path("api/", include("reports.urls")),
+    path("api/", include("reports.dispute_urls")),
     path("", include("frontend.identity_urls")),
     path("", include("frontend.verification_urls")),
     path("account/", include("allauth.urls")),
     path("", include("frontend.market_urls")),
     path("", include("frontend.money_urls")),
+    path("", include("frontend.support_urls")),
     path("", include("frontend.urls")),
 ]
 

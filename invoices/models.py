@@ -98,6 +98,7 @@ class LedgerTransaction(AppendOnly):
         RELEASE = "release", "Payment released"
         REFUND = "refund", "Refund"
         ESCROW_RETURN = "escrow_return", "Escrow returned"
+        SETTLEMENT = "settlement", "Dispute settled"
 
     kind = models.CharField(max_length=16, choices=Kind.choices)
     contract = models.ForeignKey(
@@ -356,3 +357,30 @@ class EscrowHold(models.Model):
         if self.released_at is not None:
             return "released"
         return "granted" if self.granted_at is not None else "requested"
+
+
+class EscrowFreeze(models.Model):
+    """Part of a contract's escrow frozen by a dispute: no payment, auto-release or return
+    may take it until the dispute settles it (``settled_at``). One open freeze per reference."""
+
+    contract = models.ForeignKey(
+        "projects.Contract", on_delete=models.PROTECT, related_name="escrow_freezes"
+    )
+    amount = models.BigIntegerField()
+    reference = models.CharField(max_length=64, help_text='What froze it, e.g. "dispute-7".')
+    created_at = models.DateTimeField(default=timezone.now)
+    settled_at = models.DateTimeField(null=True, blank=True)
+    ledger_transaction = models.OneToOneField(
+        LedgerTransaction, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                name="freeze_amount_sane", condition=Q(amount__gt=0, amount__lte=AMOUNT_MAX)
+            ),
+            models.UniqueConstraint(fields=["reference"], name="one_freeze_per_reference"),
+        ]
+
+    def __str__(self) -> str:
+        return f"freeze {self.reference} of contract {self.contract_id}"

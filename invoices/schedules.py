@@ -4,12 +4,14 @@ buyer asked support to keep it. See docs/money.md.
 
 Each schedule takes ``now``, does what is due at that moment, and is idempotent: run twice (or
 by two workers at once), it does nothing more. Celery beat runs them (``invoices.tasks``); in
-the embedded default ``python manage.py run_money_schedules`` does the same once.
+the embedded default ``python manage.py run_schedules`` does the same once.
 
 Payment protection keeps its state in two models: ``EscrowReturn`` (one per withdrawn contract:
 noticed, due, settled) and ``EscrowHold`` (the buyer's request to keep the escrow, granted or
-released by support). ``projects`` may not import ``invoices``, so the withdrawal itself does
-not call in here: the schedule finds withdrawn contracts it has not seen and posts the notice.
+released by support). The return takes only the available escrow: what a dispute froze stays
+until the dispute settles it (``invoices.settlement``). ``projects`` may not import
+``invoices``, so the withdrawal itself does not call in here: the schedule finds withdrawn
+contracts it has not seen and posts the notice.
 Every payment-protection step locks the contract's row first (then ledger accounts by primary
 key, then the conversation through the chat's own services), so a hold requested at the moment
 the return runs lands either wholly before it or after it.
@@ -35,6 +37,7 @@ from invoices.services import (
     account_of,
     accounts_locked,
     balance_of,
+    escrow_available,
     invoice_pay,
     ledger_post,
     money_event_post,
@@ -175,8 +178,10 @@ def invoices_auto_release(*, now: datetime) -> int:
 
 
 def _contract_locked(contract_id: int) -> Contract:
+    # FOR NO KEY UPDATE: a payment holding the escrow's lock inserts a ledger transaction whose
+    # foreign key takes KEY SHARE on this row; FOR UPDATE would block it, and the two deadlock.
     return (
-        Contract.objects.select_for_update(of=("self",))
+        Contract.objects.select_for_update(of=("self",), no_key=True)
         .select_related("engagement", "buyer")
         .get(pk=contract_id)
     )
@@ -249,7 +254,9 @@ def _escrow_return_record(*, contract_id: int, now: datetime) -> EscrowReturn | 
     escrow = account_of(Account.Kind.ESCROW, contract.currency, contract=contract)
     refunds = account_of(Account.Kind.REFUNDS_OUT, contract.currency, user=contract.buyer)
     accounts_locked(escrow, refunds)
-    held = balance_of(escrow)  # read under the escrow's lock: never more than it holds
+    # Read under the escrow's lock: never more than it holds, and never what a dispute froze
+    # (that waits for the dispute's settlement, which splits it between the parties).
+    held = escrow_available(contract)
     movement = None
     if held > 0:
         movement = ledger_post(

@@ -4,7 +4,8 @@ cancellation, refunds, and gateway confirmations. See docs/money.md.
 Locks are taken in one order everywhere: the invoice row, then ledger accounts by primary key.
 Each state change of an invoice or a gateway operation is a conditional update from the state
 it must be in; a ledger transaction's entries sum to zero, and escrow is checked under its
-account's row lock before it is debited, so it never goes negative.
+account's row lock before it is debited, so it never goes negative. A payment takes only the
+*available* escrow: what a dispute froze stays for the dispute (``invoices.settlement``).
 """
 
 from __future__ import annotations
@@ -21,15 +22,17 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from accounts.models import User
+from accounts.services import standing_require
 from chatbox.errors import ApplicationError, ErrorCode
 from chatbox.models import Event
-from chatbox.services import system_event_post
+from chatbox.services import conversation_contacts_unlock, system_event_post
 from invoices.errors import MoneyErrorCode
 from invoices.gateway import DECLINED, INSUFFICIENT, Confirmation, payment_gateway
 from invoices.models import (
     AMOUNT_MAX,
     Account,
     Entry,
+    EscrowFreeze,
     GatewayOperation,
     Invoice,
     LedgerTransaction,
@@ -93,6 +96,22 @@ def ledger_post(
         Entry(transaction=movement, account=account, amount=amount) for account, amount in legs
     )
     return movement
+
+
+def escrow_frozen(contract: Contract) -> int:
+    """What open freezes (disputes, ``invoices.settlement``) hold of the contract's escrow."""
+    frozen = EscrowFreeze.objects.filter(contract=contract, settled_at__isnull=True).aggregate(
+        total=Sum("amount")
+    )["total"]
+    return int(frozen or 0)
+
+
+def escrow_available(contract: Contract) -> int:
+    """The contract's escrow balance less what open freezes hold: what a payment, the
+    auto-release or an escrow return may take. A caller that acts on it holds the escrow
+    account's row lock (``accounts_locked``), under which freezes are made too."""
+    escrow = account_of(Account.Kind.ESCROW, contract.currency, contract=contract)
+    return balance_of(escrow) - escrow_frozen(contract)
 
 
 def fee_of(total: int) -> int:
@@ -199,6 +218,8 @@ def _escrow_credit(operation: GatewayOperation) -> None:
         legs=[(paid_in, -operation.amount), (escrow, operation.amount)],
         memo=f"charge {operation.gateway_reference}",
     )
+    # The contract is funded: contact details may be shown in its conversation from now on.
+    conversation_contacts_unlock(conversation_id=contract.engagement.conversation_id)
     money_event_post(
         contract,
         kind=Event.Kind.PAYMENT,
@@ -421,6 +442,7 @@ def invoice_raise(
         raise invalid_field("contract", "This contract belongs to another conversation.")
     if contract.provider_id != provider.pk:
         raise ApplicationError(ErrorCode.FORBIDDEN, "Only the contract's provider invoices.")
+    standing_require(user=provider, doing="invoice")
     if not (provider.email_verified and provider.phone_verified):
         raise ApplicationError(
             MoneyErrorCode.VERIFICATION_REQUIRED,
@@ -521,8 +543,8 @@ def invoice_pay(
     if payment_method:
         # A method the gateway does not know is bad input even when escrow covers the total.
         _payment_method_check(payment_method)
-    escrow = account_of(Account.Kind.ESCROW, invoice.currency, contract=contract)
-    shortfall = invoice.total - balance_of(escrow)
+    # What a dispute froze is not there to pay with: the shortfall counts the available escrow.
+    shortfall = invoice.total - escrow_available(contract)
     # The state is read again after the balance: a payment committed before that read shows
     # here, so a late confirmation is told the invoice is paid, not that escrow is short, and
     # never charges the payment method for an invoice already paid.
@@ -562,11 +584,13 @@ def _release(*, invoice_id: int, automatic: bool) -> Invoice:
     provider = account_of(Account.Kind.PROVIDER, invoice.currency, user=contract.provider)
     fees = account_of(Account.Kind.FEES, invoice.currency)
     accounts_locked(escrow, provider, fees)
-    held = balance_of(escrow)
+    # Read under the escrow's lock, which a dispute's freeze takes too: frozen money stays.
+    held = escrow_available(contract)
     if held < invoice.total:
         raise ApplicationError(
             MoneyErrorCode.ESCROW_INSUFFICIENT,
-            f"Escrow holds {format_amount(held, invoice.currency)}, less than the invoice.",
+            f"Escrow has {format_amount(max(held, 0), invoice.currency)} available, less than "
+            "the invoice.",
             {"shortfall": invoice.total - held},
         )
     fee = fee_of(invoice.total)

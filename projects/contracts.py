@@ -18,6 +18,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import User
+from accounts.services import standing_require
 from chatbox.errors import ApplicationError, ErrorCode
 from chatbox.services import system_event_post
 from projects.errors import MarketErrorCode
@@ -224,6 +225,7 @@ class OfferTerms:
 def offer_publish(*, provider: User, terms: OfferTerms) -> Offer:
     if not provider.is_provider:
         raise ApplicationError(ErrorCode.FORBIDDEN, "Only providers publish offers.")
+    standing_require(user=provider, doing="post offers")
     title = text_check(
         terms.title, field="title", max_length=PROJECT_TITLE_MAX, missing="Give the offer a title."
     )
@@ -285,6 +287,7 @@ def offer_buy(*, buyer: User, offer_id: int) -> Contract:
     and a fixed-price contract with one milestone due after the delivery time."""
     if not buyer.is_buyer:
         raise ApplicationError(ErrorCode.FORBIDDEN, "Only buyers buy offers.")
+    standing_require(user=buyer, doing="buy offers")
     offer = Offer.objects.select_related("provider").filter(pk=offer_id).first()
     if offer is None:
         raise ApplicationError(ErrorCode.NOT_FOUND, OFFER_NOT_FOUND)

@@ -20,6 +20,7 @@ from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import User
+from accounts.services import standing_require
 from chatbox.errors import ApplicationError, ErrorCode
 from chatbox.services import system_event_post
 from projects.errors import MarketErrorCode
@@ -103,6 +104,7 @@ def _category_and_skills(*, category: str, skills: list[str]) -> tuple[Category,
 def _buyer_required(user: User) -> None:
     if not user.is_buyer:
         raise ApplicationError(ErrorCode.FORBIDDEN, "Only buyers post projects and invite.")
+    standing_require(user=user, doing="post or invite")
 
 
 @transaction.atomic
@@ -405,6 +407,7 @@ def proposal_submit(
     """
     if not provider.is_provider:
         raise ApplicationError(ErrorCode.FORBIDDEN, "Only providers send proposals.")
+    standing_require(user=provider, doing="bid")
     project = project_for_viewer(viewer=provider, project_id=project_id)
     # Locked so that a close (project_close) cannot slip between this check and the insert.
     project = Project.objects.select_for_update().get(pk=project.pk)

@@ -19,6 +19,7 @@ from rest_framework.views import APIView
 from accounts.models import User
 from projects import contracts, listings, track_record
 from projects.api import signed_in
+from projects.cautions import listing_cautions
 from projects.models import (
     AMOUNT_MAX,
     COVER_LETTER_MAX,
@@ -305,7 +306,8 @@ class ProjectDetailView(APIView):
     @extend_schema(responses={200: ANY_OBJECT})
     def get(self, request: Request, project_id: int) -> Response:
         project = listings.project_for_viewer(viewer=signed_in(request), project_id=project_id)
-        return Response(project_payload(project))
+        # Cautions for providers: why this listing looks like a known scam (projects.cautions).
+        return Response({**project_payload(project), "cautions": listing_cautions(project)})
 
 
 class ProjectCloseView(APIView):

@@ -15,6 +15,8 @@ class ReportsErrorCode:
     VETTING_PENDING = "vetting_pending"
     ALREADY_VETTED = "already_vetted"
     PROFILE_MISSING = "profile_missing"
+    ALREADY_REPORTED = "already_reported"
+    APPEAL_MADE = "appeal_made"
 
 
 http_status_register(
@@ -29,5 +31,7 @@ http_status_register(
         ReportsErrorCode.ALREADY_DECIDED: 409,
         ReportsErrorCode.VETTING_PENDING: 409,
         ReportsErrorCode.ALREADY_VETTED: 409,
+        ReportsErrorCode.ALREADY_REPORTED: 409,
+        ReportsErrorCode.APPEAL_MADE: 409,
     }
 )

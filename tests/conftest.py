@@ -4,6 +4,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from projects.taxonomy import taxonomy_sync
 from tests.live import LiveServer, running_daphne
 from tests.services import cache_clear_own
 
@@ -20,3 +21,9 @@ def _fresh_cache() -> Iterator[None]:
 def daphne_server(transactional_db: None) -> Iterator[LiveServer]:
     """A real daphne process serving the app against the test database."""
     yield from running_daphne()
+
+
+@pytest.fixture
+def taxonomy(db: None) -> None:
+    """The shipped taxonomy, also after a transactional test has flushed the migration's rows."""
+    taxonomy_sync()

@@ -365,14 +365,14 @@ def test_the_command_runs_every_schedule(
     # when the command runs (in autocommit, as from cron), twice
     out = StringIO()
     with django_capture_on_commit_callbacks(execute=True):
-        call_command("run_money_schedules", stdout=out)
-        call_command("run_money_schedules", stdout=out)
+        call_command("run_schedules", stdout=out)
+        call_command("run_schedules", stdout=out)
     # then it reminded, paid and returned, once each
     assert out.getvalue().splitlines() == [
         "1 invoices reminded, 1 paid automatically, escrow returned on 1 contracts, "
-        "0 pending refunds sent.",
+        "0 disputes past their deadline, 0 pending refunds sent, 0 users queued for fraud risk.",
         "0 invoices reminded, 0 paid automatically, escrow returned on 0 contracts, "
-        "0 pending refunds sent.",
+        "0 disputes past their deadline, 0 pending refunds sent, 0 users queued for fraud risk.",
     ]
     assert dict(Invoice.objects.values_list("pk", "state")) == {
         soon.pk: "issued",

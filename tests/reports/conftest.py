@@ -5,7 +5,6 @@ from allauth.mfa.totp.internal.auth import TOTP
 from django.test import Client
 
 from accounts.models import User
-from projects.taxonomy import taxonomy_sync
 from tests.factories import UserFactory
 
 TOTP_SECRET = "JBSWY3DPEHPK3PXP"
@@ -14,11 +13,6 @@ MARKER = b"PLAINTEXT-MARKER-5d1c"
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + b"\x00" * 16 + MARKER
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 16 + MARKER
 PDF = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n" + MARKER + b"\n%%EOF\n"
-
-
-@pytest.fixture
-def taxonomy(db: None) -> None:
-    taxonomy_sync()
 
 
 @pytest.fixture

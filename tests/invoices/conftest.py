@@ -1,3 +1,0 @@
-from tests.projects.conftest import taxonomy
-
-__all__ = ["taxonomy"]
