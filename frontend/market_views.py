@@ -35,6 +35,7 @@ from frontend.form_tokens import form_token_issue
 from frontend.views import BANNED
 from invoices.selectors import PAYMENT_METHODS, contract_ledger_for_party
 from projects import contracts, listings, track_record
+from projects.cautions import listing_cautions
 from projects.models import (
     COVER_LETTER_MAX,
     DURATION_DAYS_MAX,
@@ -416,6 +417,7 @@ def _project_page(
         context.update(_buyer_part(viewer, project, invite_form))
     elif viewer.is_provider:
         context.update(_provider_part(viewer, project, proposal_form))
+        context["cautions"] = listing_cautions(project)
     return render(request, "frontend/market/project.html", context, status=status)
 
 

@@ -1,6 +1,7 @@
 // The conversation page: history, live events, the composer, typing, receipts and presence.
 
 import { ChatSocket, FrameTooLargeError } from "./chat-socket.js";
+import { DisputeCards } from "./dispute-cards.js";
 import { dayKey, dayLabel, setTime } from "./format.js";
 import { InvoiceCards } from "./invoice-cards.js";
 import { readMoneyState } from "./money.js";
@@ -21,6 +22,9 @@ const ERROR_TEXT = {
 };
 
 const EVENT_LABELS = { file: "File", invoice: "Invoice", payment: "Payment", dispute: "Dispute" };
+// Others' messages of these kinds carry a "Report" button, when the page has the report dialog
+// (report.js opens it from the button's data-report-* attributes).
+const REPORTABLE_KINDS = new Set(["text", "file"]);
 
 function element(tag, className, text) {
   const node = document.createElement(tag);
@@ -77,12 +81,14 @@ class ConversationView {
     this.input = this.composer.querySelector("textarea");
     this.alerts = new Alerts(root.querySelector("[data-alerts]"));
     this.seenMarker = element("p", "message__seen", "Seen");
+    this.canReport = document.querySelector("[data-report-dialog]") !== null;
     this.cards = new InvoiceCards({
       log: this.log,
       viewerId: this.viewer.id,
       money: readMoneyState(),
       conversationId: this.conversationId,
     });
+    this.disputeCards = new DisputeCards({ log: this.log, viewerId: this.viewer.id });
 
     this.seqs = new Set();
     this.lowestSeq = Infinity;
@@ -194,6 +200,7 @@ class ConversationView {
     if (this.seqs.has(message.seq)) return;
     this.remember(message.seq);
     this.cards.track(message);
+    this.disputeCards.track(message);
     if (message.sender) this.stopTyping(message.sender.id);
     if (message.kind === "edit") {
       this.applyEdit(message);
@@ -202,6 +209,9 @@ class ConversationView {
     if (message.kind === "delete") {
       this.applyDelete(message.data?.target);
       return;
+    }
+    if (message.kind === "system" && message.data?.event === "message_hidden") {
+      this.applyHidden(message.data.seq);
     }
     const bubble = message.client_id && this.pendingBubbles.get(message.client_id);
     if (bubble) {
@@ -226,6 +236,7 @@ class ConversationView {
       if (this.seqs.has(message.seq)) continue;
       this.remember(message.seq);
       this.cards.track(message);
+      this.disputeCards.track(message);
       // Older pages come presented: their targets already show the latest edit or deletion.
       if (message.kind === "edit" || message.kind === "delete") continue;
       const article = this.render(message);
@@ -275,11 +286,19 @@ class ConversationView {
     fillBody(body, message);
     article.append(meta, body);
     this.cards.decorate(article, body, message);
+    this.disputeCards.decorate(article, body, message);
 
     if (mine && message.redactions?.length) {
       article.append(
         element("p", "message__note", "Some contact details were hidden from this message."),
       );
+    }
+    if (!mine && message.data?.cautions?.length) {
+      // Why to be careful with this buyer's message (chatbox.cautions), for the provider.
+      const caution = element("ul", "message__caution");
+      caution.setAttribute("aria-label", "Caution");
+      for (const text of message.data.cautions) caution.append(element("li", "", text));
+      article.append(caution);
     }
     if (mine && message.kind === "text") {
       this.bodies.set(message.seq, message.body);
@@ -289,6 +308,20 @@ class ConversationView {
         control.setAttribute("aria-describedby", body.id);
         actions.append(control);
       }
+      article.append(actions);
+    }
+    if (!mine && message.sender && REPORTABLE_KINDS.has(message.kind) && this.canReport) {
+      const report = button("Report", "report");
+      report.setAttribute("aria-describedby", body.id);
+      report.setAttribute("aria-haspopup", "dialog");
+      Object.assign(report.dataset, {
+        reportType: "message",
+        reportConversation: this.conversationId,
+        reportSeq: String(message.seq),
+        reportHeading: `Report this message from ${message.sender.name}`,
+      });
+      const actions = element("div", "message__actions");
+      actions.append(report);
       article.append(actions);
     }
     if (message.data?.deleted) {
@@ -301,6 +334,14 @@ class ConversationView {
 
   article(seq) {
     return this.log.querySelector(`[data-seq="${Number(seq)}"]`);
+  }
+
+  applyHidden(seq) {
+    // Support hid a message: it stays in the record; here it shows the notice, as on reload.
+    const article = this.article(seq);
+    if (!article) return;
+    fillText(article.querySelector(".message__body"), "This message was hidden by support.");
+    article.querySelector(".message__actions")?.remove();
   }
 
   applyEdit(message) {
