@@ -10,7 +10,8 @@
 // and older pages) and from the API's answers. Actions post to the disputes API with an
 // Idempotency-Key (money.js). Free text (reasons, notes) is in the event's body, shown as is.
 
-import { MoneyRequest, amountExample, fieldLines, formatMoney, parseMajor, showFieldError } from "./money.js";
+import { CardActions, definitions, element } from "./card-actions.js";
+import { amountExample, formatMoney, parseMajor } from "./money.js";
 
 const STAGE_LABELS = {
   direct: "Direct resolution",
@@ -21,41 +22,20 @@ const STAGE_LABELS = {
 const PROPOSAL_LABELS = { open: "Open", accepted: "Accepted", superseded: "Superseded" };
 const STAGE_ORDER = ["direct", "mediation", "arbitration", "resolved"];
 const TALKING = new Set(["direct", "mediation"]);
+const ACTION_LABELS = { propose: "Propose a settlement", escalate: "Escalate", accept: "Accept proposal" };
 const OUTCOME_TITLES = {
   dispute_settled: "Dispute settled",
   dispute_decided: "Dispute decided in arbitration",
   dispute_default: "Dispute won by default",
 };
 
-function element(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
-
-function smallButton(text, className = "button button--small") {
-  const node = element("button", className, text);
-  node.type = "button";
-  return node;
-}
-
-function definitions(rows) {
-  const list = element("dl", "money-card__figures");
-  for (const [term, value] of rows) {
-    const row = element("div");
-    row.append(element("dt", "", term), element("dd", "", value));
-    list.append(row);
-  }
-  return list;
-}
-
 function stageRank(stage) {
   return STAGE_ORDER.indexOf(stage);
 }
 
-export class DisputeCards {
+export class DisputeCards extends CardActions {
   constructor({ log, viewerId }) {
+    super("dispute");
     this.log = log;
     this.viewerId = Number(viewerId);
     // dispute id -> {seq, stage, deadline_at, amount, currency, buyer, provider, opened_by,
@@ -265,88 +245,14 @@ export class DisputeCards {
       tag.className = `state-tag state-tag--${dispute.stage}`;
     }
     card.dataset.stage = dispute.stage;
-    const actions = card.querySelector("[data-dispute-actions]");
-    if (!actions) return;
-    const wanted = this.actionsFor(card, dispute);
-    const shown = [...actions.children].map((control) => control.dataset.disputeAction);
-    if (wanted.join() === shown.join()) return;
-    const open = card.querySelector("[data-dispute-panel]").dataset.open;
-    if (open && !wanted.includes(open)) this.closePanel(card, { focus: false });
-    actions.replaceChildren(...wanted.map((action) => this.actionButton(card, action)));
-  }
-
-  actionButton(card, action) {
-    const text = { propose: "Propose a settlement", escalate: "Escalate", accept: "Accept proposal" }[action];
-    const control = smallButton(text, `button button--small${action === "accept" ? " button--primary" : ""}`);
-    control.dataset.disputeAction = action;
-    control.setAttribute("aria-describedby", card.querySelector(".money-card__title").id);
-    control.setAttribute("aria-expanded", "false");
-    const panel = card.querySelector("[data-dispute-panel]");
-    control.setAttribute("aria-controls", panel.id);
-    control.addEventListener("click", () => {
-      if (panel.dataset.open === action) this.closePanel(card);
-      else this.openPanel(card, action);
-    });
-    return control;
+    this.showActions(card, this.actionsFor(card, dispute), ACTION_LABELS, "accept");
   }
 
   // -- action forms ----------------------------------------------------------------------------
 
-  closePanel(card, { focus = true } = {}) {
-    const panel = card.querySelector("[data-dispute-panel]");
-    const action = panel.dataset.open;
-    delete panel.dataset.open;
-    panel.replaceChildren();
-    for (const control of card.querySelectorAll("[data-dispute-action]")) {
-      control.setAttribute("aria-expanded", "false");
-    }
-    if (focus) card.querySelector(`[data-dispute-action="${action}"]`)?.focus();
-  }
-
-  openPanel(card, action) {
+  formFor(card, action) {
     const id = Number(card.dataset.disputeCard);
-    const dispute = this.disputes.get(id);
-    const panel = card.querySelector("[data-dispute-panel]");
-    panel.dataset.open = action;
-    for (const control of card.querySelectorAll("[data-dispute-action]")) {
-      control.setAttribute("aria-expanded", String(control.dataset.disputeAction === action));
-    }
-    const form = this[`${action}Form`](card, id, dispute);
-    form.classList.add("invoice-action");
-    form.noValidate = true;
-    panel.replaceChildren(form);
-    form.querySelector("input, textarea, [type=submit]")?.focus();
-  }
-
-  actionForm(card, { submitText, fields = [], intro = [] }) {
-    const form = element("form");
-    const problem = element("div", "form__error");
-    problem.setAttribute("role", "alert");
-    problem.hidden = true;
-    problem.dataset.problem = "";
-    const submit = element("button", "button button--primary button--small", submitText);
-    submit.type = "submit";
-    const close = smallButton("Close", "button button--quiet button--small");
-    close.addEventListener("click", () => this.closePanel(card));
-    const buttons = element("div", "invoice-action__buttons");
-    buttons.append(submit, close);
-    form.append(problem, ...intro, ...fields, buttons);
-    form.request = new MoneyRequest();
-    return form;
-  }
-
-  field(card, name, label, control) {
-    const wrapper = element("div", "field");
-    const id = `message-${card.dataset.seq}-dispute-${name}`;
-    const labelNode = element("label", "field__label", label);
-    labelNode.htmlFor = id;
-    control.id = id;
-    control.name = name;
-    const error = element("p", "field__error");
-    error.id = `${id}-error`;
-    error.hidden = true;
-    wrapper.append(labelNode, control, error);
-    return wrapper;
+    return this[`${action}Form`](card, id, this.disputes.get(id));
   }
 
   amountField(card, name, label) {
@@ -417,51 +323,5 @@ export class DisputeCards {
     const form = this.actionForm(card, { submitText: "Escalate", intro: [intro] });
     this.onSubmit(card, form, `/api/disputes/${id}/escalate/`, () => ({}));
     return form;
-  }
-
-  /** Post the form's body (``read`` returns it, or {errors}); learn from the answer. */
-  onSubmit(card, form, url, read) {
-    const submit = form.querySelector("[type=submit]");
-    const submitText = submit.textContent;
-    form.addEventListener("submit", async (event) => {
-      event.preventDefault();
-      this.showErrors(form, {});
-      const body = read();
-      if (body.errors) {
-        this.showErrors(form, body.errors);
-        return;
-      }
-      submit.disabled = true;
-      submit.textContent = "Sending…";
-      try {
-        const answer = await form.request.post(url, body);
-        this.closePanel(card, { focus: false });
-        this.learn(answer);
-        card.querySelector(".money-card__title").focus();
-      } catch (error) {
-        const errors = Object.fromEntries(
-          Object.entries(error.fields ?? {}).filter(([name]) => form.elements[name]),
-        );
-        if (!Object.keys(errors).length) errors.form = [error.message];
-        this.showErrors(form, errors);
-      } finally {
-        submit.disabled = false;
-        submit.textContent = submitText;
-      }
-    });
-  }
-
-  showErrors(form, errors) {
-    const problem = form.querySelector("[data-problem]");
-    const general = fieldLines(errors.form);
-    for (const control of form.querySelectorAll("input, textarea")) {
-      const error = form.querySelector(`#${CSS.escape(control.id)}-error`);
-      if (error) showFieldError(control, error, fieldLines(errors[control.name]));
-    }
-    const fieldsMarked = Object.keys(errors).some((name) => name !== "form");
-    const text = general.length ? general.join(" ") : fieldsMarked ? "Please correct the fields marked below." : "";
-    problem.textContent = text;
-    problem.hidden = !text;
-    (form.querySelector("[aria-invalid=true]") ?? null)?.focus();
   }
 }

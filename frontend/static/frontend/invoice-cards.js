@@ -7,7 +7,8 @@
 // that names it (data.invoice), so a card turns paid for both parties when the payment event
 // arrives. Actions post to the money API with an Idempotency-Key (money.js).
 
-import { MoneyRequest, amountExample, fieldLines, formatMoney, parseMajor, showFieldError } from "./money.js";
+import { CardActions, definitions, element } from "./card-actions.js";
+import { amountExample, formatMoney, minorDigits, parseMajor } from "./money.js";
 import { getJSON } from "./page.js";
 
 const STATE_LABELS = {
@@ -18,29 +19,7 @@ const STATE_LABELS = {
   disputed: "Disputed",
 };
 const INVOICE_EVENTS = new Set(["invoice_issued", "invoice_declined", "invoice_cancelled"]);
-
-function element(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
-
-function smallButton(text, className = "button button--small") {
-  const node = element("button", className, text);
-  node.type = "button";
-  return node;
-}
-
-function definitions(rows) {
-  const list = element("dl", "money-card__figures");
-  for (const [term, value] of rows) {
-    const row = element("div");
-    row.append(element("dt", "", term), element("dd", "", value));
-    list.append(row);
-  }
-  return list;
-}
+const ACTION_LABELS = { pay: "Pay", decline: "Decline", cancel: "Cancel", refund: "Refund", dispute: "Dispute" };
 
 /** What an event says about its invoice, or null when it names none. */
 function invoiceFacts(message) {
@@ -55,8 +34,9 @@ function invoiceFacts(message) {
   return facts;
 }
 
-export class InvoiceCards {
+export class InvoiceCards extends CardActions {
   constructor({ log, viewerId, money, conversationId }) {
+    super("invoice");
     this.log = log;
     this.viewerId = viewerId;
     this.role = money.role;
@@ -237,99 +217,24 @@ export class InvoiceCards {
       ? `${formatMoney(invoice.refunded, invoice.currency)} refunded`
       : "";
     card.querySelector("[data-invoice-due]")?.toggleAttribute("hidden", invoice.state !== "issued");
-    const wanted = this.actionsFor(invoice);
-    const actions = card.querySelector("[data-invoice-actions]");
-    const shown = [...actions.children].map((button) => button.dataset.invoiceAction);
-    if (wanted.join() === shown.join()) return;
-    const open = card.querySelector("[data-invoice-panel]").dataset.open;
-    if (open && !wanted.includes(open)) this.closePanel(card, { focus: false });
-    actions.replaceChildren(...wanted.map((action) => this.actionButton(card, action)));
+    this.showActions(card, this.actionsFor(invoice), ACTION_LABELS, "pay");
   }
 
   actionsFor(invoice) {
     const mine = this.contract && this.role;
     if (!mine) return [];
-    if (this.role === "buyer" && invoice.state === "issued") return ["pay", "decline"];
-    if (this.role === "provider" && invoice.state === "issued") return ["cancel"];
+    if (this.role === "buyer" && invoice.state === "issued") return ["pay", "decline", "dispute"];
+    if (this.role === "provider" && invoice.state === "issued") return ["cancel", "dispute"];
     if (this.role === "provider" && invoice.state === "paid" && invoice.total - (invoice.refunded ?? 0) > 0) {
       return ["refund"];
     }
     return [];
   }
 
-  actionButton(card, action) {
-    const text = { pay: "Pay", decline: "Decline", cancel: "Cancel", refund: "Refund" }[action];
-    const control = smallButton(text, `button button--small${action === "pay" ? " button--primary" : ""}`);
-    control.dataset.invoiceAction = action;
-    control.setAttribute("aria-describedby", card.querySelector(".money-card__title").id);
-    control.setAttribute("aria-expanded", "false");
-    const panel = card.querySelector("[data-invoice-panel]");
-    panel.id ||= `message-${card.dataset.seq}-panel`;
-    control.setAttribute("aria-controls", panel.id);
-    control.addEventListener("click", () => {
-      if (panel.dataset.open === action) this.closePanel(card);
-      else this.openPanel(card, action);
-    });
-    return control;
-  }
-
   // -- action forms ----------------------------------------------------------------------------
 
-  closePanel(card, { focus = true } = {}) {
-    const panel = card.querySelector("[data-invoice-panel]");
-    const action = panel.dataset.open;
-    delete panel.dataset.open;
-    panel.replaceChildren();
-    for (const control of card.querySelectorAll("[data-invoice-action]")) {
-      control.setAttribute("aria-expanded", "false");
-    }
-    if (focus) card.querySelector(`[data-invoice-action="${action}"]`)?.focus();
-  }
-
-  openPanel(card, action) {
-    const invoice = this.invoices.get(Number(card.dataset.invoiceCard));
-    const panel = card.querySelector("[data-invoice-panel]");
-    panel.dataset.open = action;
-    for (const control of card.querySelectorAll("[data-invoice-action]")) {
-      control.setAttribute("aria-expanded", String(control.dataset.invoiceAction === action));
-    }
-    const form = this[`${action}Form`](card, invoice);
-    form.classList.add("invoice-action");
-    form.noValidate = true;
-    panel.replaceChildren(form);
-    form.querySelector("input, select, textarea, [type=submit]")?.focus();
-  }
-
-  /** The parts every action form has: an alert area, fields, the submit and Close. */
-  actionForm(card, { submitText, fields = [], intro = [] }) {
-    const form = element("form");
-    const problem = element("div", "form__error");
-    problem.setAttribute("role", "alert");
-    problem.hidden = true;
-    problem.dataset.problem = "";
-    const submit = element("button", "button button--primary button--small", submitText);
-    submit.type = "submit";
-    const close = smallButton("Close", "button button--quiet button--small");
-    close.addEventListener("click", () => this.closePanel(card));
-    const buttons = element("div", "invoice-action__buttons");
-    buttons.append(submit, close);
-    form.append(problem, ...intro, ...fields, buttons);
-    form.request = new MoneyRequest();
-    return form;
-  }
-
-  field(card, name, label, control) {
-    const wrapper = element("div", "field");
-    const id = `message-${card.dataset.seq}-${name}`;
-    const labelNode = element("label", "field__label", label);
-    labelNode.htmlFor = id;
-    control.id = id;
-    control.name = name;
-    const error = element("p", "field__error");
-    error.id = `${id}-error`;
-    error.hidden = true;
-    wrapper.append(labelNode, control, error);
-    return wrapper;
+  formFor(card, action) {
+    return this[`${action}Form`](card, this.invoices.get(Number(card.dataset.invoiceCard)));
   }
 
   methodSelect(card) {
@@ -369,15 +274,17 @@ export class InvoiceCards {
     );
     this.onSubmit(card, form, `/api/invoices/${invoice.id}/pay/`, () => ({
       payment_method: method.hidden ? "" : form.elements.payment_method.value,
-    }), (error) => {
-      if (error.code === "escrow_insufficient") {
-        method.hidden = false;
-        return { form: [error.message] };
-      }
-      if (["payment_declined", "insufficient_funds"].includes(error.code)) {
-        return { payment_method: [error.message] };
-      }
-      return null;
+    }), {
+      place: (error) => {
+        if (error.code === "escrow_insufficient") {
+          method.hidden = false;
+          return { form: [error.message] };
+        }
+        if (["payment_declined", "insufficient_funds"].includes(error.code)) {
+          return { payment_method: [error.message] };
+        }
+        return null;
+      },
     });
     return form;
   }
@@ -404,6 +311,44 @@ export class InvoiceCards {
     return form;
   }
 
+  disputeForm(card, invoice) {
+    // Opens a dispute on the invoice (POST /api/disputes/): the disputed amount is frozen in
+    // escrow and the invoice with it; the dispute's own cards follow in the chat.
+    const reason = element("textarea");
+    reason.rows = 2;
+    reason.maxLength = 2000;
+    const amount = element("input");
+    amount.inputMode = "decimal";
+    amount.autocomplete = "off";
+    const digits = minorDigits(invoice.currency);
+    amount.value = (invoice.total / 10 ** digits).toFixed(digits); // the whole invoice, to start
+    const intro = element(
+      "p",
+      "invoice-action__intro",
+      "Support can step in if you do not agree: first you trade settlement proposals here.",
+    );
+    const form = this.actionForm(card, {
+      submitText: "Open dispute",
+      intro: [intro],
+      fields: [
+        this.field(card, "reason", "What is wrong", reason),
+        this.field(card, "amount", `Disputed amount (${invoice.currency})`, amount),
+      ],
+    });
+    this.onSubmit(card, form, "/api/disputes/", () => {
+      const errors = {};
+      const minor = parseMajor(amount.value, invoice.currency);
+      if (!reason.value.trim()) errors.reason = ["Say what is wrong."];
+      if (minor === null || minor <= 0) errors.amount = [`Enter an amount like ${amountExample(invoice.currency)}.`];
+      if (Object.keys(errors).length) return { errors };
+      return { contract: this.contract.id, invoice: invoice.id, reason: reason.value.trim(), amount: minor };
+    }, {
+      place: (error) => (error.code === "dispute_exceeds_escrow" ? { amount: [error.message] } : null),
+      learned: () => ({ id: invoice.id, state: "disputed" }),
+    });
+    return form;
+  }
+
   refundForm(card, invoice) {
     const left = invoice.total - (invoice.refunded ?? 0);
     const amount = element("input");
@@ -425,58 +370,7 @@ export class InvoiceCards {
       }
       if (minor > left) return { errors: { amount: [`At most ${formatMoney(left, invoice.currency)}.`] } };
       return { amount: minor };
-    }, (error) => (error.code === "refund_too_large" ? { amount: [error.message] } : null));
+    }, { place: (error) => (error.code === "refund_too_large" ? { amount: [error.message] } : null) });
     return form;
-  }
-
-  /**
-   * Post the form's body (``read`` returns it, or {errors} to show without posting); on an
-   * answer, learn the invoice's new state; on a refusal, show its errors at the fields
-   * (``place`` may put an error code somewhere particular).
-   */
-  onSubmit(card, form, url, read, place = () => null) {
-    const submit = form.querySelector("[type=submit]");
-    const submitText = submit.textContent;
-    form.addEventListener("submit", async (event) => {
-      event.preventDefault();
-      this.showErrors(form, {});
-      const body = read();
-      if (body.errors) {
-        this.showErrors(form, body.errors);
-        return;
-      }
-      submit.disabled = true;
-      submit.textContent = "Sending…";
-      try {
-        const answer = await form.request.post(url, body);
-        this.closePanel(card, { focus: false });
-        this.learn(answer);
-        card.querySelector(".money-card__title").focus();
-      } catch (error) {
-        const placed = place(error);
-        const errors = placed ?? Object.fromEntries(
-          Object.entries(error.fields ?? {}).filter(([name]) => form.elements[name]),
-        );
-        if (!Object.keys(errors).length) errors.form = [error.message];
-        this.showErrors(form, errors);
-      } finally {
-        submit.disabled = false;
-        submit.textContent = submitText;
-      }
-    });
-  }
-
-  showErrors(form, errors) {
-    const problem = form.querySelector("[data-problem]");
-    const general = fieldLines(errors.form);
-    for (const control of form.querySelectorAll("input, select, textarea")) {
-      const error = form.querySelector(`#${CSS.escape(control.id)}-error`);
-      if (error) showFieldError(control, error, fieldLines(errors[control.name]));
-    }
-    const fieldsMarked = Object.keys(errors).some((name) => name !== "form");
-    const text = general.length ? general.join(" ") : fieldsMarked ? "Please correct the field marked below." : "";
-    problem.textContent = text;
-    problem.hidden = !text;
-    (form.querySelector("[aria-invalid=true]") ?? null)?.focus();
   }
 }
