@@ -51,6 +51,7 @@ from projects.models import (
 )
 from projects.money import CURRENCIES, minor_unit_digits, parse_major
 from projects.selectors import categories_list
+from reports.disputes import dispute_open_on
 
 PAGE_SIZE = 20
 DEFAULT_CURRENCY = "EUR"
@@ -754,12 +755,15 @@ def _contract_page(
     end_form: Form | None = None,
     review_form: Form | None = None,
     fund_form: Form | None = None,
+    dispute_form: Form | None = None,
     problem: str = "",
     status: int = 200,
 ) -> HttpResponse:
     viewer = _viewer(request)
     contract = _seen(lambda: contracts.contract_for_party(user=viewer, contract_id=contract_id))
     may_fund = viewer.pk == contract.buyer_id and contract.is_active
+    ledger = contract_ledger_for_party(user=viewer, contract=contract)
+    open_dispute = dispute_open_on(contract_id=contract.pk)
     is_party = viewer.pk in (contract.buyer_id, contract.provider_id)
     other = contract.provider if viewer.pk == contract.buyer_id else contract.buyer
     reviews = [
@@ -770,6 +774,7 @@ def _contract_page(
     own_review = next((r for r in reviews if r.author_id == viewer.pk), None)
     may_review = is_party and not contract.is_active and own_review is None
     running = is_party and contract.is_active
+    may_dispute = is_party and ledger is not None and ledger.escrow > 0 and open_dispute is None
     lines = [problem] if problem else []
     # The refusal of a form the page no longer offers (a review too early, say) is told above.
     for form, shown in (
@@ -777,6 +782,7 @@ def _contract_page(
         (end_form, running),
         (review_form, may_review),
         (fund_form, may_fund),
+        (dispute_form, may_dispute),
     ):
         if form is not None and not shown:
             lines += [line for errors in form.errors.values() for line in errors]
@@ -799,13 +805,17 @@ def _contract_page(
         "end_form": end_form or Form({"outcome": "", "note": ""}),
         "review_form": review_form or Form({"rating": "", "text": ""}),
         # Money: the contract's balances, and the buyer's form to fund escrow (money_views).
-        "ledger": contract_ledger_for_party(user=viewer, contract=contract),
+        "ledger": ledger,
         "may_fund": may_fund,
         "fund_form": fund_form or Form({"amount": "", "payment_method": PAYMENT_METHODS[0][0]}),
         "fund_token": form_token_issue(user=viewer, purpose=f"fund-{contract.pk}")
         if may_fund
         else "",
         "payment_methods": PAYMENT_METHODS,
+        # Disputes (money_views.dispute_open): a party disputes what escrow holds.
+        "may_dispute": may_dispute,
+        "open_dispute": open_dispute,
+        "dispute_form": dispute_form or Form({"reason": "", "amount": ""}),
         "problem": " ".join(lines),
     }
     return render(request, "frontend/market/contract.html", context, status=status)

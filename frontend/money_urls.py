@@ -8,4 +8,5 @@ urlpatterns = [
     path("money/statement/", views.statement, name="statement"),
     path("money/payments/", views.payments, name="payments"),
     path("contracts/<int:contract_id>/fund/", views.escrow_fund, name="fund"),
+    path("contracts/<int:contract_id>/dispute/", views.dispute_open, name="dispute"),
 ]

@@ -32,6 +32,7 @@ from invoices.errors import MoneyErrorCode
 from invoices.selectors import PAYMENT_METHODS, buyer_payments, provider_statement
 from projects.contracts import contract_for_party
 from projects.money import format_amount
+from reports import disputes
 
 # The service's field names, as the funding form names them.
 FUND_FIELDS = {"amount": "amount", "currency": "amount", "payment_method": "payment_method"}
@@ -82,6 +83,38 @@ def escrow_fund(request: HttpRequest, contract_id: int) -> HttpResponse:
         f"It now holds {format_amount(funded.escrow, contract.currency)}.",
     )
     return redirect("market:contract", contract_id=contract.pk)
+
+
+@never_cache
+@require_POST
+@member_page
+def dispute_open(request: HttpRequest, contract_id: int) -> HttpResponse:
+    """A party's "Open a dispute" form on the contract page: the amount is frozen in escrow,
+    and the dispute goes on in the contract's chat. Sent twice, the second is refused: a
+    contract has one open dispute."""
+    viewer = _viewer(request)
+    contract = _seen(lambda: contract_for_party(user=viewer, contract_id=contract_id))
+    form = Form({name: _text(request.POST, name) for name in ("reason", "amount")})
+    amount = _minor_units(form, "amount", contract.currency)
+    if amount == 0:
+        form.refuse("amount", "Enter an amount above zero.")
+    if not form.values["reason"].strip():
+        form.refuse("reason", "Say what is wrong.")
+    if form.errors or amount is None:
+        return _contract_page(request, contract.pk, dispute_form=form, status=400)
+    try:
+        disputes.dispute_open(
+            user=viewer, contract_id=contract.pk, reason=form.values["reason"], amount=amount
+        )
+    except ApplicationError as error:
+        status = form.refused_by(error, {"amount": "amount", "reason": "reason"})
+        return _contract_page(request, contract.pk, dispute_form=form, status=status)
+    messages.success(
+        request,
+        f"Dispute opened: {format_amount(amount, contract.currency)} is frozen in escrow. "
+        "Propose a settlement in the chat.",
+    )
+    return redirect("frontend:conversation", conversation_id=contract.engagement.conversation_id)
 
 
 @never_cache

@@ -12,6 +12,7 @@ urlpatterns = [
     path("staff/cases/<int:case_id>/hide/", support_views.case_hide, name="case-hide"),
     path("staff/cases/<int:case_id>/action/", support_views.case_action, name="case-action"),
     path("staff/cases/<int:case_id>/reply/", support_views.case_reply, name="case-reply"),
+    path("staff/cases/<int:case_id>/decide/", support_views.case_decide, name="case-decide"),
     path("staff/appeals/", support_views.appeals, name="appeals"),
     path(
         "staff/appeals/<int:appeal_id>/decision/",

@@ -34,9 +34,9 @@ from accounts.models import User
 from chatbox.errors import ApplicationError, ErrorCode
 from frontend.middleware import BAN_APPEAL_MAX_AGE, BAN_APPEAL_SALT, banned_page
 from frontend.staff_views import staff_page
-from projects.money import format_amount
-from reports import actions, cases, helpdesk
-from reports.models import AccountAction, Appeal, Case, Reason
+from projects.money import format_amount, parse_major
+from reports import actions, cases, disputes, helpdesk
+from reports.models import AccountAction, Appeal, Case, Dispute, Reason
 from reports.risk import SIGNALS, risk_of
 
 WHY_MAX = cases.WHY_MAX
@@ -212,6 +212,24 @@ def _ask_why(
     return render(request, "frontend/support/case_ask.html", context, status=status)
 
 
+@dataclass(frozen=True)
+class DisputeView:
+    dispute: Dispute
+    amount: str
+    deciding: bool  # in arbitration: the case file offers the decision
+
+
+def _dispute_of(case: Case) -> DisputeView | None:
+    dispute = Dispute.objects.filter(case=case).first() if case.kind == Case.Kind.DISPUTE else None
+    if dispute is None:
+        return None
+    return DisputeView(
+        dispute=dispute,
+        amount=format_amount(dispute.amount, dispute.currency),
+        deciding=dispute.stage == Dispute.Stage.ARBITRATION,
+    )
+
+
 def _case_file(request: HttpRequest, found: cases.CaseFile, *, why: str) -> HttpResponse:
     staff = _viewer(request)
     case = found.case
@@ -237,6 +255,7 @@ def _case_file(request: HttpRequest, found: cases.CaseFile, *, why: str) -> Http
         and case.target_type == Case.TargetType.MESSAGE
         and not any(row.reported and row.hidden for row in rows),
         "is_help": case.kind == Case.Kind.HELP,
+        "dispute": _dispute_of(case),
         "reply_client_id": uuid.uuid4(),
         "action_kinds": AccountAction.Kind.choices,
         "text_max": TEXT_MAX,
@@ -386,6 +405,33 @@ def case_reply(request: HttpRequest, case_id: int) -> HttpResponse:
     except ApplicationError as error:
         return _refused(request, error, case_id)
     messages.success(request, "Your reply is sent to the member's help conversation.")
+    return _back_to_case(case_id)
+
+
+@require_POST
+@staff_page
+def case_decide(request: HttpRequest, case_id: int) -> HttpResponse:
+    """Arbitration: a binding split of a dispute's amount, executed through the ledger."""
+    staff = _viewer(request)
+    dispute = Dispute.objects.filter(case_id=case_id).first()
+    if dispute is None:
+        raise Http404
+    refund = parse_major(str(request.POST.get("refund", "")), dispute.currency)
+    release = parse_major(str(request.POST.get("release", "")), dispute.currency)
+    if refund is None or release is None:
+        messages.error(request, f"Give both amounts in {dispute.currency}, such as 120.50.")
+        return _back_to_case(case_id)
+    try:
+        disputes.dispute_decide(
+            staff=staff,
+            dispute_id=dispute.pk,
+            refund=refund,
+            release=release,
+            reason=str(request.POST.get("reason", "")),
+        )
+    except ApplicationError as error:
+        return _refused(request, error, case_id)
+    messages.success(request, "The decision is made and executed; the parties see it in the chat.")
     return _back_to_case(case_id)
 
 

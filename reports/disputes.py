@@ -127,6 +127,11 @@ def _dispute_query() -> Any:
     )
 
 
+def dispute_open_on(*, contract_id: int) -> Dispute | None:
+    """The contract's dispute that is not resolved yet, if any (one at most)."""
+    return Dispute.objects.filter(contract_id=contract_id).exclude(stage=Stage.RESOLVED).first()
+
+
 def dispute_for_viewer(*, user: User, dispute_id: int) -> Dispute:
     """The one door to a dispute: its parties, its mediator and support staff (staff with
     MFA, else 403 ``mfa_required``); anyone else learns nothing (404)."""

@@ -10,10 +10,13 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import pytest
+from allauth.account.models import EmailAddress
 from django.core.management import call_command
 from django.db import connection
+from django.utils import timezone
 from playwright.sync_api import Browser, Page, sync_playwright
 
+from accounts.models import User
 from chatbox.models import Conversation
 from tests.live import LiveServer
 from tests.services import require_chromium
@@ -44,6 +47,18 @@ class Demo:
     users: dict[str, int]
     conversation_id: str
     conversation_title: str
+
+    def provider_verified(self) -> None:
+        """Verify the demo provider's e-mail address and phone, so that they may invoice. Call
+        it before the browser starts: Playwright's loop forbids the ORM afterwards."""
+        provider = User.objects.get(pk=self.users["provider"])
+        EmailAddress.objects.update_or_create(
+            user=provider,
+            email=provider.email or "provider@example.com",
+            defaults={"verified": True, "primary": True},
+        )
+        provider.phone_number, provider.phone_verified_at = "+33612345678", timezone.now()
+        provider.save()
 
 
 def outside_playwright(work: Callable[[], T]) -> T:

@@ -12,11 +12,8 @@ import re
 from collections.abc import Callable
 
 import pytest
-from allauth.account.models import EmailAddress
-from django.utils import timezone
 from playwright.sync_api import Locator, Page, expect
 
-from accounts.models import User
 from projects.models import Contract
 from tests.browser.conftest import PASSWORD, Demo
 
@@ -27,14 +24,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 def contract_id(demo: Demo) -> int:
     """The demo contract, with its provider verified (e-mail and phone) so that they may
     invoice. Made before the browser starts: Playwright's loop forbids the ORM afterwards."""
-    provider = User.objects.get(pk=demo.users["provider"])
-    EmailAddress.objects.update_or_create(
-        user=provider,
-        email=provider.email or "provider@example.com",
-        defaults={"verified": True, "primary": True},
-    )
-    provider.phone_number, provider.phone_verified_at = "+33612345678", timezone.now()
-    provider.save()
+    demo.provider_verified()
     return Contract.objects.get(engagement__conversation_id=demo.conversation_id).pk
 
 
@@ -122,12 +112,12 @@ def test_money_from_funding_to_refund(
         expect(issued).to_contain_text("Note: Thank you for the brief!")
     invoice = invoice_card(buyer, "Three logo concepts").get_attribute("data-invoice-card")
     expect(invoice_card(provider, "Three logo concepts").get_by_role("button")).to_have_text(
-        ["Cancel"]
+        ["Cancel", "Dispute"]
     )
 
     # when: the buyer pays it from the card (escrow holds enough: no card needed)
     to_pay = invoice_card(buyer, "Three logo concepts")
-    expect(to_pay.get_by_role("button")).to_have_text(["Pay", "Decline"])
+    expect(to_pay.get_by_role("button")).to_have_text(["Pay", "Decline", "Dispute"])
     to_pay.get_by_role("button", name="Pay").click()
     expect(to_pay.get_by_text(re.compile(r"^500\.00 EUR is released from escrow"))).to_be_visible()
     expect(to_pay.get_by_label("Payment method")).to_be_hidden()

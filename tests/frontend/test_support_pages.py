@@ -17,12 +17,15 @@ from django.utils import timezone
 from accounts.models import User
 from chatbox.models import Conversation, Event, Participant
 from chatbox.services import message_delete, message_edit, message_send, participant_add
+from invoices.models import LedgerTransaction
 from projects import listings
 from projects.taxonomy import taxonomy_sync
 from reports.actions import account_action_take, appeal_submit
 from reports.cases import case_close, report_submit
-from reports.models import AccountAction, Appeal, Case, CaseNote, EvidenceAccess
+from reports.disputes import dispute_escalate, dispute_open
+from reports.models import AccountAction, Appeal, Case, CaseNote, Dispute, EvidenceAccess
 from tests.factories import UserFactory, conversation_between
+from tests.invoices.snapshot import buyer_of, contract_of, fund, provider_of
 from tests.projects.profiles import provider_with_profile
 
 pytestmark = pytest.mark.django_db
@@ -634,3 +637,67 @@ def test_the_report_dialog_is_on_profiles_projects_and_conversations(
         assert ">Send report</button>" in page
     # the owner of a profile is not offered to report themselves
     assert "data-report-dialog" not in html(client_of(provider).get("/profiles/rita/"))
+
+
+# -- arbitration --------------------------------------------------------------------------------
+
+
+def test_the_arbitrator_decides_a_dispute_from_the_case_file(staff: User, taxonomy: None) -> None:
+    # given a dispute of 500.00 EUR taken to arbitration
+    contract = contract_of(buyer_of("ben"), provider_of("paz"))
+    fund(contract, 50000)
+    dispute = dispute_open(
+        user=contract.buyer, contract_id=contract.pk, reason="Not delivered", amount=50000
+    )
+    client = client_of(staff)
+    url = f"/staff/cases/{dispute.case_id}/decide/"
+    # a decision before arbitration is refused with the service's words, and moves nothing
+    early = client.post(url, {"refund": "250", "release": "250", "reason": "Split."}, follow=True)
+    assert "In direct resolution, nobody can" in html(early)
+    for _ in range(2):
+        dispute_escalate(user=contract.buyer, dispute_id=dispute.pk)
+    # amounts that are no amounts, or do not add up, are refused
+    bad = client.post(url, {"refund": "x", "release": "250", "reason": "Split."}, follow=True)
+    assert "Give both amounts in EUR" in html(bad)
+    uneven = client.post(url, {"refund": "100", "release": "100", "reason": "Split."}, follow=True)
+    assert "add up" in html(uneven)
+    assert not LedgerTransaction.objects.filter(kind="settlement").exists()
+    # when the arbitrator decides 250.00 each way
+    done = client.post(url, {"refund": "250.00", "release": "250", "reason": "Half delivered."})
+    # then the dispute is resolved and executed
+    assert done.status_code == 302
+    dispute.refresh_from_db()
+    assert (dispute.stage, dispute.outcome, dispute.refund, dispute.release) == (
+        "resolved",
+        "decided",
+        25000,
+        25000,
+    )
+    assert LedgerTransaction.objects.filter(kind="settlement").count() == 1
+
+
+def test_a_party_opens_a_dispute_on_the_contract_page(taxonomy: None) -> None:
+    # given a funded contract
+    contract = contract_of(buyer_of("ben"), provider_of("paz"))
+    fund(contract, 30000)
+    client = client_of(contract.buyer)
+    page = html(client.get(f"/contracts/{contract.pk}/"))
+    assert "Open a dispute" in page
+    url = f"/contracts/{contract.pk}/dispute/"
+    # refused: no reason, more than escrow holds; nothing is frozen
+    assert client.post(url, {"reason": "", "amount": "10"}).status_code == 400
+    too_much = client.post(url, {"reason": "Late", "amount": "400"})
+    assert too_much.status_code == 409
+    assert not Dispute.objects.exists()
+    # when the buyer disputes 100.00, and sends the form again
+    opened = client.post(url, {"reason": "Late and incomplete", "amount": "100"})
+    again = client.post(url, {"reason": "Late and incomplete", "amount": "100"})
+    # then one dispute freezes 100.00, the chat carries it, and the page says so
+    assert opened.status_code == 302
+    assert opened["Location"] == f"/conversations/{contract.engagement.conversation_id}/"
+    assert again.status_code in (400, 409)
+    dispute = Dispute.objects.get()
+    assert (dispute.amount, dispute.stage, dispute.opened_by) == (10000, "direct", contract.buyer)
+    assert "A dispute is open" in html(client.get(f"/contracts/{contract.pk}/"))
+    # and a stranger cannot
+    assert client_of(buyer_of("oz")).post(url, {"reason": "x", "amount": "1"}).status_code == 404
