@@ -22,5 +22,6 @@ urlpatterns = [
     path("account/standing/", support_views.standing, name="standing"),
     path("account/standing/<int:action_id>/appeal/", support_views.appeal, name="appeal"),
     path("account/banned/appeal/", support_views.ban_appeal, name="ban-appeal"),
+    path("account/data/", support_views.my_data, name="my-data"),
     path("help/", support_views.help_page, name="help"),
 ]

@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import Any, cast
 
 from django.contrib import messages
+from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.core import signing
 from django.http import Http404, HttpRequest, HttpResponse
@@ -35,7 +36,7 @@ from chatbox.errors import ApplicationError, ErrorCode
 from frontend.middleware import BAN_APPEAL_MAX_AGE, BAN_APPEAL_SALT, banned_page
 from frontend.staff_views import staff_page
 from projects.money import format_amount, parse_major
-from reports import actions, cases, disputes, helpdesk
+from reports import actions, cases, disputes, helpdesk, privacy
 from reports.models import AccountAction, Appeal, Case, Dispute, Reason
 from reports.risk import SIGNALS, risk_of
 
@@ -535,6 +536,31 @@ def ban_appeal(request: HttpRequest) -> HttpResponse:
     except ApplicationError as error:
         return banned_page(request, ban, appeal_error=_refusal_text(error), typed=text)
     return banned_page(request, ban, appeal_sent=True)
+
+
+# -- your data ------------------------------------------------------------------------------------
+
+
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
+@login_required
+def my_data(request: HttpRequest) -> HttpResponse:
+    """A copy of one's data (the API's export), and erasing one's account with the password."""
+    if request.method != "POST":
+        return render(request, "frontend/standing/my_data.html")
+    try:
+        erasure = privacy.account_erase(
+            user=_viewer(request), password=str(request.POST.get("password", ""))
+        )
+    except ApplicationError as error:
+        return render(
+            request,
+            "frontend/standing/my_data.html",
+            {"problem": _refusal_text(error)},
+            status=_status(error),
+        )
+    logout(request)
+    return render(request, "frontend/standing/erased.html", {"kept": erasure.kept})
 
 
 # -- help -----------------------------------------------------------------------------------------

@@ -1,12 +1,14 @@
 from django.urls import path
 
-from reports import api, case_api
+from reports import api, case_api, privacy_api
 
 urlpatterns = [
     path("reports/", case_api.ReportsView.as_view(), name="api-reports"),
     path("help/", case_api.HelpView.as_view(), name="api-help"),
     path("users/<int:user_id>/actions/", case_api.UserActionsView.as_view(), name="api-actions"),
     path("account/actions/", case_api.MyActionsView.as_view(), name="api-my-actions"),
+    path("account/export/", privacy_api.MyDataView.as_view(), name="api-my-data"),
+    path("account/erase/", privacy_api.EraseView.as_view(), name="api-erase"),
     path(
         "account/actions/<int:action_id>/appeal/",
         case_api.AppealView.as_view(),
