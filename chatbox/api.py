@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import login, logout
+from django.http import HttpResponse
 from django.middleware.csrf import get_token
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
@@ -19,6 +20,7 @@ from accounts.selectors import email_verification_pending, mfa_totp_enabled
 from accounts.services import user_authenticate, user_mfa_check
 from chatbox import realtime, selectors, services
 from chatbox.errors import ApplicationError, ErrorCode
+from chatbox.evidence_export import EvidenceBundle, evidence_export_for_party
 from chatbox.presenters import messages_present
 from chatbox.selectors import ConversationSummary
 
@@ -237,3 +239,24 @@ class ContactCheckView(APIView):
                 "unlocked": checked.unlocked,
             }
         )
+
+
+def evidence_response(bundle: EvidenceBundle) -> HttpResponse:
+    """The bundle as a download (PROTOCOL.md §5)."""
+    response = HttpResponse(bundle.content, content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="{bundle.filename}"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+class EvidenceView(APIView):
+    """The conversation's evidence bundle, for one of its parties. Exporting signs the head
+    first, so the bundle's last event is always signed."""
+
+    @extend_schema(
+        responses={(200, "application/zip"): bytes},
+        description="The evidence bundle (zip) of PROTOCOL.md §5. Non-parties get 404.",
+    )
+    def get(self, request: Request, conversation_id: str) -> HttpResponse:
+        bundle = evidence_export_for_party(user=signed_in(request), conversation_id=conversation_id)
+        return evidence_response(bundle)

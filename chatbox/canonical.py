@@ -21,10 +21,19 @@ def body_commitment(*, salt: bytes, body: str) -> str:
     return hashlib.sha256(salt + body.encode("utf-8")).hexdigest()
 
 
+# Hashed as null: the text enters the chain only through ``body_commit``.
+UNHASHED_TEXT_FIELDS = ("body", "salt")
+
+
 def event_hash(document: dict[str, Any]) -> str:
-    """``SHA-256(0x00 || canonical(event without "hash"))``."""
-    unhashed = {key: value for key, value in document.items() if key != "hash"}
-    return hashlib.sha256(b"\x00" + canonical(unhashed)).hexdigest()
+    """``SHA-256(0x00 || canonical(event without "hash"))``, with ``body`` and ``salt`` taken as
+    null: the text enters the chain only as its salted commitment, so an event shown without
+    its text ("hash only": ``body`` and ``salt`` null) has the same hash and still verifies."""
+    hashed = {key: value for key, value in document.items() if key != "hash"}
+    for field in UNHASHED_TEXT_FIELDS:
+        if field in hashed:
+            hashed[field] = None
+    return hashlib.sha256(b"\x00" + canonical(hashed)).hexdigest()
 
 
 def rfc3339(moment: datetime) -> str:

@@ -20,6 +20,7 @@ from django.conf import settings
 
 from accounts.models import User
 from chatbox import realtime, selectors, services
+from chatbox.checkpoints import checkpoint_document, checkpoint_latest
 from chatbox.errors import ApplicationError, ErrorCode
 from chatbox.frames import frame_validate
 from chatbox.models import Conversation
@@ -51,6 +52,12 @@ def _page_after(
     )
     more = len(events) > HISTORY_PAGE
     return messages_present(conversation_id=conversation_id, events=events[:HISTORY_PAGE]), more
+
+
+@database_sync_to_async
+def _latest_checkpoint(conversation_id: uuid.UUID) -> dict[str, Any] | None:
+    latest = checkpoint_latest(conversation_id=conversation_id)
+    return checkpoint_document(latest) if latest else None
 
 
 @database_sync_to_async
@@ -156,6 +163,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 "type": "subscribed",
                 "conversation": str(conversation_id),
                 "head": self.delivered[conversation_id],
+                # The latest signed checkpoint, for the client to keep (docs/evidence.md).
+                "checkpoint": await _latest_checkpoint(conversation_id),
             }
         )
         online, marks = await _conversation_state(conversation_id)
@@ -294,6 +303,16 @@ class ChatConsumer(AsyncWebsocketConsumer):
                     "type": "presence",
                     "user": {"id": message["user_id"]},
                     "online": message["online"],
+                }
+            )
+
+    async def chat_checkpoint(self, message: dict[str, Any]) -> None:
+        if uuid.UUID(message["conversation"]) in self.delivered:
+            await self._send_frame(
+                {
+                    "type": "checkpoint",
+                    "conversation": message["conversation"],
+                    "checkpoint": message["checkpoint"],
                 }
             )
 

@@ -9,9 +9,11 @@ copied to another row fails to open.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, BinaryIO
 
+import nacl.bindings
 import nacl.exceptions
 import nacl.secret
 import nacl.utils
@@ -216,3 +218,86 @@ def blob_rewrap(
         wrapped_key=_blob_key_wrap(master, purpose=purpose, subject=subject, data_key=data_key),
         ciphertext=sealed.ciphertext,
     )
+
+
+# -- files: a stream of chunks under the conversation's data key -----------------------------
+
+FILE_CHUNK_BYTES = 64 * 1024
+_STREAM_HEADER_BYTES = nacl.bindings.crypto_secretstream_xchacha20poly1305_HEADERBYTES
+_STREAM_ABYTES = nacl.bindings.crypto_secretstream_xchacha20poly1305_ABYTES
+_TAG_MESSAGE = nacl.bindings.crypto_secretstream_xchacha20poly1305_TAG_MESSAGE
+_TAG_FINAL = nacl.bindings.crypto_secretstream_xchacha20poly1305_TAG_FINAL
+
+
+def file_aad(*, conversation_id: str, file_id: str, key_version: int, role: str) -> bytes:
+    """What a file's every chunk is bound to: moved to another file, role or conversation, it
+    does not open. ``role``: ``original``, ``preview`` or ``thumbnail``."""
+    return canonical(
+        {
+            "purpose": "file",
+            "conversation": conversation_id,
+            "file": file_id,
+            "key_version": key_version,
+            "role": role,
+        }
+    )
+
+
+def _rechunked(pieces: Iterable[bytes]) -> Iterator[bytes]:
+    """``pieces`` as chunks of exactly ``FILE_CHUNK_BYTES`` (the last may be shorter or empty)."""
+    buffer = bytearray()
+    for piece in pieces:
+        buffer += piece
+        while len(buffer) > FILE_CHUNK_BYTES:
+            yield bytes(buffer[:FILE_CHUNK_BYTES])
+            del buffer[:FILE_CHUNK_BYTES]
+    yield bytes(buffer)
+
+
+def stream_seal(
+    *, data_key: bytes, associated_data: bytes, pieces: Iterable[bytes], sink: BinaryIO
+) -> None:
+    """Write ``pieces`` to ``sink`` sealed: the 24-byte stream header, then 64 KiB chunks with
+    ``crypto_secretstream_xchacha20poly1305``; the last chunk is tagged final, so a truncated
+    file does not open."""
+    state = nacl.bindings.crypto_secretstream_xchacha20poly1305_state()
+    sink.write(nacl.bindings.crypto_secretstream_xchacha20poly1305_init_push(state, data_key))
+    chunks = _rechunked(pieces)
+    chunk = next(chunks)
+    for following in chunks:
+        sink.write(
+            nacl.bindings.crypto_secretstream_xchacha20poly1305_push(
+                state, chunk, associated_data, _TAG_MESSAGE
+            )
+        )
+        chunk = following
+    sink.write(
+        nacl.bindings.crypto_secretstream_xchacha20poly1305_push(
+            state, chunk, associated_data, _TAG_FINAL
+        )
+    )
+
+
+def stream_open(*, data_key: bytes, associated_data: bytes, source: BinaryIO) -> Iterator[bytes]:
+    """The plaintext chunks of what ``stream_seal`` wrote. Raises ``CryptoError`` on a wrong
+    key or binding, tampered or reordered chunks, a missing end or bytes after it."""
+    header = source.read(_STREAM_HEADER_BYTES)
+    if len(header) != _STREAM_HEADER_BYTES:
+        raise CryptoError("the file's stream header is missing")
+    state = nacl.bindings.crypto_secretstream_xchacha20poly1305_state()
+    try:
+        nacl.bindings.crypto_secretstream_xchacha20poly1305_init_pull(state, header, data_key)
+        while True:
+            sealed = source.read(FILE_CHUNK_BYTES + _STREAM_ABYTES)
+            if not sealed:
+                raise CryptoError("the file ends before its final chunk")
+            chunk, tag = nacl.bindings.crypto_secretstream_xchacha20poly1305_pull(
+                state, sealed, associated_data
+            )
+            yield chunk
+            if tag == _TAG_FINAL:
+                if source.read(1):
+                    raise CryptoError("the file goes on after its final chunk")
+                return
+    except nacl.exceptions.CryptoError as exc:
+        raise CryptoError("a chunk of the file did not open") from exc

@@ -12,6 +12,7 @@ from typing import ClassVar
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 
 from chatbox.canonical import GENESIS_PREV
 from chatbox.crypto import KeyRing, SealedBlob, blob_open, blob_rewrap, blob_seal
@@ -224,3 +225,91 @@ class ContactAttempt(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["user", "at"], name="contact_attempt_user")]
+
+
+class ChatFile(models.Model):
+    """A file sent in a conversation. The bytes live outside the web root under
+    ``DATA_DIR/files/<storage_name>``, sealed in 64 KiB chunks with the conversation's data key
+    (``chatbox.crypto.stream_seal``); its name, SHA-256 and size are in the ``file`` event's
+    sealed payload and hashed into the chain. Nothing here says what the file is called."""
+
+    class Preview(models.TextChoices):
+        PENDING = "pending", "Being made"
+        READY = "ready", "Ready"
+        NONE = "none", "None for this type"
+        FAILED = "failed", "Could not be made"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    conversation = models.ForeignKey(Conversation, on_delete=models.PROTECT, related_name="files")
+    event = models.OneToOneField(Event, on_delete=models.PROTECT, related_name="file")
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    sha256 = models.CharField(max_length=64)
+    size = models.PositiveBigIntegerField()
+    content_type = models.CharField(max_length=100, help_text="Sniffed from the bytes.")
+    key_version = models.PositiveIntegerField()
+    storage_name = models.CharField(max_length=64, unique=True)
+    sample = models.BooleanField(
+        default=False, help_text="The buyer sees a watermarked preview until a covering payment."
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    preview_state = models.CharField(max_length=8, choices=Preview.choices, default=Preview.PENDING)
+    # Sealed like the file, each in its own stored file (empty: none).
+    preview_name = models.CharField(max_length=64, blank=True)
+    thumbnail_name = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                name="chat_file_sha256_hex64", condition=Q(sha256__regex=r"^[0-9a-f]{64}$")
+            ),
+        ]
+
+
+class FileDownload(models.Model):
+    """A download of a file by a member other than the one who sent it (proof of delivery).
+    The first one per member and file is also posted in the chain (``event``)."""
+
+    file = models.ForeignKey(ChatFile, on_delete=models.PROTECT, related_name="downloads")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(default=timezone.now)
+    first = models.BooleanField(default=False)
+    event = models.OneToOneField(
+        Event, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["file", "user"], condition=Q(first=True), name="one_first_download"
+            ),
+        ]
+
+
+class Checkpoint(models.Model):
+    """A signed statement of a conversation's head (PROTOCOL.md §5): ``sig`` is Ed25519 by key
+    ``key_id`` over the canonical ``{conversation, seq, head, ts, key_id}``. Never changed."""
+
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.PROTECT, related_name="checkpoints"
+    )
+    seq = models.PositiveIntegerField()
+    head = models.CharField(max_length=64)
+    ts = models.DateTimeField()
+    key_id = models.CharField(max_length=64)
+    sig = models.CharField(max_length=128)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["conversation", "seq", "key_id"], name="one_checkpoint_per_seq_and_key"
+            ),
+            models.CheckConstraint(name="checkpoint_seq_from_one", condition=Q(seq__gte=1)),
+        ]
+        ordering = ["conversation", "seq", "key_id"]
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        if not self._state.adding:
+            raise TypeError("A checkpoint is never changed.")
+        super().save(*args, **kwargs)  # type: ignore[arg-type]

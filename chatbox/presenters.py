@@ -10,6 +10,7 @@ from chatbox import contacts
 from chatbox.canonical import rfc3339
 from chatbox.cautions import buyer_cautions
 from chatbox.display import render_html
+from chatbox.files import file_message_data
 from chatbox.models import Conversation, Event, Participant
 from chatbox.services import data_keys, event_payload, masked_kinds
 
@@ -64,6 +65,8 @@ def messages_present(*, conversation_id: uuid.UUID, events: list[Event]) -> list
             payload, data["hidden"] = {"body": HIDDEN_BY_SUPPORT}, True
         elif event.sender_id in buyers and (cautions := _cautions(payload, event)):
             data["cautions"] = cautions
+        if event.kind == Event.Kind.FILE and event.hidden_at is None:
+            data.update(file_message_data(event=event, payload=payload))
         body, html, redactions = _masked(payload, hide)
         presented.append(
             message_shape(event=event, body=body, html=html, data=data, redactions=redactions)

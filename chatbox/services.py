@@ -22,7 +22,7 @@ from django.utils.crypto import salted_hmac
 
 from accounts.models import User
 from accounts.services import standing_require
-from chatbox import contacts, crypto, realtime
+from chatbox import checkpoints, contacts, crypto, realtime
 from chatbox.canonical import (
     EVENT_FORMAT_VERSION,
     GENESIS_PREV,
@@ -113,11 +113,14 @@ def _append(
     client_id: uuid.UUID | None = None,
     target_seq: int | None = None,
     spans: Sequence[contacts.Span] = (),
+    files: Sequence[dict[str, Any]] = (),
 ) -> Event:
     """Append one event. Precondition: the caller holds ``conversation``'s row lock.
 
     ``spans``: the contact details in ``body``; sealed with it (never stored in the clear), so
-    that what a viewer sees can be masked without scanning the text again."""
+    that what a viewer sees can be masked without scanning the text again.
+    ``files``: ``[{"sha256", "size", "name"}]`` of the files the event carries; hashed into the
+    chain and sealed with the body (PROTOCOL.md §5), never stored in the clear."""
     now = timezone.now()
     seq = conversation.head_seq + 1
     salt = os.urandom(32)
@@ -133,7 +136,7 @@ def _append(
         body=body,
         salt=salt.hex(),
         body_commit=commit,
-        files=[],
+        files=list(files),
         data=data,
     )
     digest = event_hash(document)
@@ -149,6 +152,7 @@ def _append(
             "salt": salt.hex(),
             "html": render_html(body),
             **({"spans": [[sp.start, sp.end, str(sp.kind)] for sp in spans]} if spans else {}),
+            **({"files": list(files)} if files else {}),
         },
     )
     event = Event.objects.create(
@@ -176,6 +180,8 @@ def _append(
     conversation.head_seq, conversation.head_hash = seq, digest
     conversation.last_activity_at = now
     realtime.event_published(conversation_id=conversation.pk, seq=seq)
+    if seq % checkpoints.CHECKPOINT_INTERVAL == 0:
+        checkpoints.checkpoint_make(conversation=conversation)
     return event
 
 
@@ -278,7 +284,10 @@ def system_event_post(
 ) -> Event:
     """Post an event of the layers above (marketplace, money, cases) into a conversation."""
     conversation = _locked_conversation(conversation_id)
-    return _append(conversation=conversation, kind=kind, sender=None, body=body, data=data)
+    event = _append(conversation=conversation, kind=kind, sender=None, body=body, data=data)
+    if kind in checkpoints.MONEY_KINDS:
+        checkpoints.checkpoint_make(conversation=conversation)
+    return event
 
 
 @transaction.atomic
@@ -527,7 +536,7 @@ def _event_problem(event: Event, *, prev: str, keys: dict[int, bytes]) -> str | 
         body=payload["body"],
         salt=payload["salt"],
         body_commit=event.body_commit,
-        files=[],
+        files=payload.get("files", []),
         data=event.data,
     )
     if event_hash(document) != event.hash:

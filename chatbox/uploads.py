@@ -10,7 +10,7 @@ before Django reads it; the service still checks the file's size itself.
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from typing import TypeVar
 
 import filetype
@@ -77,11 +77,14 @@ def size_text(size: int) -> str:
     return f"{size:,} bytes"
 
 
-def file_name_clean(name: str, content_type: str) -> str:
+def file_name_clean(
+    name: str, content_type: str, extensions: Mapping[str, tuple[str, ...]] = EXTENSIONS
+) -> str:
     """A name safe to show and to send back in ``Content-Disposition``: no folders, control or
     format characters, quotes or slashes; at most ``FILE_NAME_MAX`` characters; and ending in an
     extension of the sniffed type (one is added when the given one does not fit it), so that
-    a PDF called ``cv.exe`` goes back out as ``cv.exe.pdf``."""
+    a PDF called ``cv.exe`` goes back out as ``cv.exe.pdf``. ``extensions``: an app's own map
+    of types to extensions, for types beyond ``EXTENSIONS``."""
     base = unicodedata.normalize("NFC", name).replace("\\", "/").rsplit("/", 1)[-1]
     kept = "".join(
         " " if char.isspace() else char
@@ -90,12 +93,12 @@ def file_name_clean(name: str, content_type: str) -> str:
         or (not unicodedata.category(char).startswith("C") and char not in "\"'<>:|?*")
     )
     stem = " ".join(kept.split()).strip(" .")
-    extensions = EXTENSIONS[content_type]
-    if stem.lower().endswith(extensions):
+    fitting = extensions[content_type]
+    if stem.lower().endswith(fitting):
         stem, _, given = stem.rpartition(".")
         extension = f".{given}"
     else:
-        extension = extensions[0]
+        extension = fitting[0]
     stem = stem.strip(" .")[: FILE_NAME_MAX - len(extension)].rstrip(" .") or "file"
     return f"{stem}{extension}"
 

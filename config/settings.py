@@ -224,11 +224,23 @@ CHATBOX_MASTER_KEYS = (
     if CHATBOX_MASTER_KEYS_FROM_ENV
     else local_secrets.master_key_ring(KEYS_DIR)
 )
+# Ed25519 keys that sign the chain's checkpoints: the first signs, all verify.
+CHATBOX_SIGNING_KEYS_FROM_ENV = bool(env.str("CHATBOX_SIGNING_KEYS", default=""))
+CHATBOX_SIGNING_KEYS = (
+    local_secrets.parse_signing_keys(env.str("CHATBOX_SIGNING_KEYS"))
+    if CHATBOX_SIGNING_KEYS_FROM_ENV
+    else local_secrets.signing_key_ring(KEYS_DIR)
+)
 CHATBOX_MAX_BODY_CHARS = env.int("CHATBOX_MAX_BODY_CHARS", default=10_000)
 CHATBOX_MAX_FRAME_BYTES = env.int("CHATBOX_MAX_FRAME_BYTES", default=64 * 1024)
 CHATBOX_SEND_RATE = env.str("CHATBOX_SEND_RATE", default="20/10")  # sends per seconds, per user
 CHATBOX_TYPING_INTERVAL_SECONDS = env.float("CHATBOX_TYPING_INTERVAL_SECONDS", default=2.0)
 CHATBOX_PRESENCE_TTL_SECONDS = env.int("CHATBOX_PRESENCE_TTL_SECONDS", default=120)
+# Files in the chat (docs/files.md): the largest upload, refused while it streams in.
+CHATBOX_FILE_MAX_BYTES = env.int("CHATBOX_FILE_MAX_BYTES", default=25 * 1024 * 1024)
+# A dotted path to ``(user, conversation_id) -> bool``: staff who may download a conversation's
+# files without being in it. Empty: staff read files through the evidence bundle only.
+CHATBOX_FILE_STAFF_ACCESS = env.str("CHATBOX_FILE_STAFF_ACCESS", default="")
 # Skills assessments (projects.assessments): the time limit of one quiz.
 ASSESSMENT_MINUTES = env.int("ASSESSMENT_MINUTES", default=10)
 # Free proposals a provider may send per calendar month (UTC); invited proposals are free.

@@ -19,6 +19,7 @@ urlpatterns = [
     path("", include("frontend.market_urls")),
     path("", include("frontend.money_urls")),
     path("", include("frontend.support_urls")),
+    path("", include("frontend.evidence_urls")),
     path("", include("frontend.urls")),
 ]
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
@@ -22,6 +23,7 @@ from accounts.api import IsStaffMember
 from accounts.errors import AccountErrorCode
 from accounts.models import User
 from accounts.selectors import mfa_totp_enabled
+from chatbox.api import evidence_response
 from chatbox.errors import ApplicationError
 from reports import actions, cases, helpdesk
 from reports.models import AccountAction, Appeal, Case, CaseNote, Report
@@ -188,6 +190,20 @@ class CaseFileView(APIView):
                 else None,
             }
         )
+
+
+class CaseEvidenceView(APIView):
+    """``GET ?why=…``: the evidence bundle (zip) of the case's conversation — an audited
+    export, allowed while the case is open."""
+
+    permission_classes = [IsStaffMember]
+
+    @extend_schema(responses={(200, "application/zip"): bytes})
+    def get(self, request: Request, case_id: int) -> HttpResponse:
+        bundle = cases.case_evidence_export(
+            staff=_user(request), case_id=case_id, why=request.query_params.get("why", "")
+        )
+        return evidence_response(bundle)
 
 
 class CaseNoteView(APIView):

@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from chatbox.errors import ApplicationError, ErrorCode
+from chatbox.evidence_export import EvidenceBundle, evidence_export_for_staff
 from chatbox.models import Conversation, Event, Participant
 from chatbox.presenters import messages_present, record_present
 from chatbox.services import moderation_hide, system_event_post
@@ -313,6 +314,27 @@ def case_file_read(*, staff: User, case_id: int, why: str) -> CaseFile:
         timeline=timeline,
         related=list(related),
     )
+
+
+def case_evidence_export(*, staff: User, case_id: int, why: str) -> EvidenceBundle:
+    """The evidence bundle (PROTOCOL.md §5) of the case's conversation, whole: for support
+    staff while the case is open, and logged like every read of the record."""
+    case = case_for_staff(staff=staff, case_id=case_id)
+    if case.conversation_id is None:
+        raise ApplicationError(ErrorCode.NOT_FOUND, "This case is not about a conversation.")
+    if not case.is_open:
+        raise ApplicationError(
+            ErrorCode.CLOSED, "The case is closed: its conversation is no longer readable."
+        )
+    why = text_check(why, field="why", max_length=WHY_MAX, missing="Say why you export it.")
+    EvidenceAccess.objects.create(
+        staff=staff,
+        what=EvidenceAccess.What.CONVERSATION,
+        object_id=str(case.conversation_id),
+        case=case,
+        why=f"Evidence bundle: {why}"[:WHY_MAX],
+    )
+    return evidence_export_for_staff(staff=staff, conversation_id=case.conversation_id)
 
 
 def case_note_add(*, staff: User, case_id: int, text: str) -> CaseNote:

@@ -16,6 +16,11 @@ urlpatterns = [
     ),
     path("staff/cases/<int:case_id>/read/", case_api.CaseFileView.as_view(), name="api-case-file"),
     path(
+        "staff/cases/<int:case_id>/evidence/",
+        case_api.CaseEvidenceView.as_view(),
+        name="api-case-evidence",
+    ),
+    path(
         "staff/cases/<int:case_id>/notes/", case_api.CaseNoteView.as_view(), name="api-case-notes"
     ),
     path(

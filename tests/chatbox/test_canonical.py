@@ -103,14 +103,16 @@ def test_rfc8785_refuses_nan_and_infinity(ieee_hex: str) -> None:
 
 def test_event_hash_is_sha256_of_zero_byte_and_canonical_event_without_hash() -> None:
     # given an event that already carries a (stale) hash
-    event = {"v": 1, "seq": 1, "prev": GENESIS_PREV, "body": "hi", "hash": "stale"}
+    event = {"v": 1, "seq": 1, "prev": GENESIS_PREV, "body": "hi", "salt": "00", "hash": "stale"}
     # when
     digest = event_hash(event)
-    # then the hash field is left out and a 0x00 byte leads
+    # then the hash field is left out, the text enters as null, and a 0x00 byte leads
     expected = hashlib.sha256(
-        b'\x00{"body":"hi","prev":"' + GENESIS_PREV.encode() + b'","seq":1,"v":1}'
+        b'\x00{"body":null,"prev":"' + GENESIS_PREV.encode() + b'","salt":null,"seq":1,"v":1}'
     ).hexdigest()
     assert digest == expected
+    # and the same event shown hash-only has the same hash
+    assert event_hash({**event, "body": None, "salt": None}) == digest
 
 
 def test_body_commitment_is_sha256_of_salt_then_utf8_body() -> None:

@@ -281,7 +281,12 @@ async def test_subscribe_replays_every_event_then_reports_the_head(
         (2, "text", "Hello"),
         (3, "text", "Hi"),
     ]
-    assert subscribed == {"type": "subscribed", "conversation": str(conversation.pk), "head": 3}
+    assert subscribed == {
+        "type": "subscribed",
+        "conversation": str(conversation.pk),
+        "head": 3,
+        "checkpoint": None,
+    }
 
 
 async def test_subscribe_pages_history_by_200_with_more_while_more_follow(
@@ -298,6 +303,8 @@ async def test_subscribe_pages_history_by_200_with_more_while_more_follow(
     assert [len(frame["messages"]) for frame in history] == [200, 200, 50]
     assert [frame["more"] for frame in history] == [True, True, False]
     assert message_seqs(history) == list(range(1, 451))
+    checkpoint = subscribed.pop("checkpoint")  # the one signed at seq 400 (docs/evidence.md)
+    assert (checkpoint["seq"], checkpoint["conversation"]) == (400, str(conversation.pk))
     assert subscribed == {"type": "subscribed", "conversation": str(conversation.pk), "head": 450}
 
 
@@ -344,7 +351,12 @@ async def test_subscribe_at_the_head_replays_an_empty_history(
     assert history == [
         {"type": "history", "conversation": str(conversation.pk), "messages": [], "more": False}
     ]
-    assert subscribed == {"type": "subscribed", "conversation": str(conversation.pk), "head": 1}
+    assert subscribed == {
+        "type": "subscribed",
+        "conversation": str(conversation.pk),
+        "head": 1,
+        "checkpoint": None,
+    }
 
 
 async def test_subscribe_after_beyond_the_head_is_an_invalid_frame(

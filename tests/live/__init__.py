@@ -77,6 +77,10 @@ class LiveServer:
 
 def start_daphne(*, extra_env: dict[str, str] | None = None) -> LiveServer:
     """Start ``daphne`` on a free port and return once it says it listens."""
+    if connection.vendor == "sqlite":
+        # This process reads what the server writes to the same file: start from a fresh
+        # connection, not one that has lived through the whole run's writes.
+        connection.close()
     env = {
         **os.environ,
         "DATABASE_URL": test_database_url(),

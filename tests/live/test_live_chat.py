@@ -159,7 +159,12 @@ def test_a_dropped_client_catches_up_exactly_once_in_order_then_goes_live(
     # then
     assert held["seq"] == 2
     assert [frame["type"] for frame in replay] == ["history", "subscribed"]
-    assert replay[-1] == {"type": "subscribed", "conversation": conversation, "head": 7}
+    assert replay[-1] == {
+        "type": "subscribed",
+        "conversation": conversation,
+        "head": 7,
+        "checkpoint": None,
+    }
     assert [said(message) for message in history_messages(replay)] == [
         (seq, "text", provider.pk, body) for seq, body in zip(range(3, 8), missed, strict=True)
     ]
@@ -267,6 +272,7 @@ def test_a_foreign_origin_is_refused_before_the_socket_opens(daphne_server: Live
         "type": "subscribed",
         "conversation": conversation,
         "head": 1,
+        "checkpoint": None,
     }
 
 
@@ -343,7 +349,12 @@ def test_a_frame_over_the_transport_limit_closes_only_that_socket(
     # then
     assert of_type(frames_before_close, "ack") == []
     assert pat_ack["seq"] == 2
-    assert subscribed == {"type": "subscribed", "conversation": conversation, "head": 2}
+    assert subscribed == {
+        "type": "subscribed",
+        "conversation": conversation,
+        "head": 2,
+        "checkpoint": None,
+    }
     assert list(
         Event.objects.filter(conversation_id=conversation).values_list("seq", "sender_id")
     ) == [(1, None), (2, provider.pk)]

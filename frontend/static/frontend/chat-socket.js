@@ -293,6 +293,7 @@ export class ChatSocket extends EventTarget {
       case "typing":
       case "read":
       case "presence":
+      case "checkpoint":
         this.#emit(frame.type, frame);
         break;
       default:

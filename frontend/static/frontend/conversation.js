@@ -1,7 +1,9 @@
 // The conversation page: history, live events, the composer, typing, receipts and presence.
 
+import { FileCards } from "./chat-files.js";
 import { ChatSocket, FrameTooLargeError } from "./chat-socket.js";
 import { DisputeCards } from "./dispute-cards.js";
+import { keepCheckpoints } from "./evidence.js";
 import { dayKey, dayLabel, setTime } from "./format.js";
 import { InvoiceCards } from "./invoice-cards.js";
 import { readMoneyState } from "./money.js";
@@ -89,6 +91,14 @@ class ConversationView {
       conversationId: this.conversationId,
     });
     this.disputeCards = new DisputeCards({ log: this.log, viewerId: this.viewer.id });
+    this.fileCards = new FileCards({
+      root,
+      log: this.log,
+      viewerId: this.viewer.id,
+      conversationId: this.conversationId,
+      alerts: this.alerts,
+      present: (message) => this.present(message),
+    });
 
     this.seqs = new Set();
     this.lowestSeq = Infinity;
@@ -110,6 +120,7 @@ class ConversationView {
     window.chatboxSocket = this.socket;
     bindConnectionStatus(this.socket, root.querySelector("[data-connection-status]"));
     bindSocketClosed(this.socket, this.alerts);
+    keepCheckpoints(this.socket);
     // Refused for good (signed out, banned): nothing typed here could be sent any more.
     this.socket.addEventListener("closed", () => {
       for (const control of this.composer.elements) control.disabled = true;
@@ -287,6 +298,7 @@ class ConversationView {
     article.append(meta, body);
     this.cards.decorate(article, body, message);
     this.disputeCards.decorate(article, body, message);
+    this.fileCards.decorate(article, body, message);
 
     if (mine && message.redactions?.length) {
       article.append(
