@@ -30,6 +30,7 @@ class ErrorCode:
     SUSPENDED = "suspended"
     BANNED = "banned"
     CLOSED = "closed"
+    GONE = "gone"
     FORBIDDEN = "forbidden"
     INVALID = "invalid"
     INVALID_CREDENTIALS = "invalid_credentials"
@@ -49,6 +50,7 @@ http_status_register(
         ErrorCode.NOT_MEMBER: status.HTTP_404_NOT_FOUND,
         ErrorCode.NOT_FOUND: status.HTTP_404_NOT_FOUND,
         ErrorCode.CLOSED: status.HTTP_409_CONFLICT,
+        ErrorCode.GONE: status.HTTP_410_GONE,
         ErrorCode.TOO_LARGE: status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
         ErrorCode.RATE_LIMITED: status.HTTP_429_TOO_MANY_REQUESTS,
     }

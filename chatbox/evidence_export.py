@@ -94,8 +94,13 @@ def evidence_export_for_staff(*, staff: User, conversation_id: uuid.UUID) -> Evi
 
 
 def _export(conversation_id: uuid.UUID, viewer: _Viewer) -> EvidenceBundle:
-    signed = checkpoints.conversation_checkpoint(conversation_id=conversation_id)
     conversation = Conversation.objects.get(pk=conversation_id)
+    if conversation.shredded_at is not None:
+        raise ApplicationError(
+            ErrorCode.GONE,
+            "This conversation's record was destroyed at the end of its retention period.",
+        )
+    signed = checkpoints.conversation_checkpoint(conversation_id=conversation_id)
     head_seq = signed.seq
     events: list[dict[str, Any]] = []
     files: dict[str, bytes] = {}
@@ -190,7 +195,9 @@ def _withheld_text(
 
 def _file_content(event: Event, viewer: _Viewer) -> bytes | None:
     """The decrypted bytes of the file of ``event``, or None when the viewer may not have them
-    (a sample they have not paid for)."""
+    (a sample they have not paid for), or when nobody may (support removed it)."""
+    if event.redacted_at is not None:
+        return None
     chat_file = ChatFile.objects.select_related("event").get(event=event)
     if not viewer.full and file_locked_for(chat_file=chat_file, user=viewer.user):
         return None

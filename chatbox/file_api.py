@@ -94,13 +94,17 @@ def _served(chunks: Iterator[bytes], *, content_type: str) -> StreamingHttpRespo
 class FileDownloadView(APIView):
     @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
     def get(self, request: Request, token: str) -> StreamingHttpResponse:
-        delivery = files.file_download(user=signed_in(request), token=token)
-        response = _served(delivery.chunks, content_type=delivery.chat_file.content_type)
-        response["Content-Length"] = str(delivery.chat_file.size)
-        disposition = content_disposition_header(as_attachment=True, filename=delivery.name)
-        assert disposition is not None
-        response["Content-Disposition"] = disposition
-        return response
+        return attachment_response(files.file_download(user=signed_in(request), token=token))
+
+
+def attachment_response(delivery: files.FileDelivery) -> StreamingHttpResponse:
+    """A file's original bytes as a download: attachment, nosniff, sandboxed, never cached."""
+    response = _served(delivery.chunks, content_type=delivery.chat_file.content_type)
+    response["Content-Length"] = str(delivery.chat_file.size)
+    disposition = content_disposition_header(as_attachment=True, filename=delivery.name)
+    assert disposition is not None
+    response["Content-Disposition"] = disposition
+    return response
 
 
 class FilePreviewView(APIView):

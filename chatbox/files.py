@@ -18,7 +18,7 @@ import secrets
 import uuid
 import warnings
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -31,7 +31,6 @@ from django.core.files.base import File
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.module_loading import import_string
 from PIL import Image, ImageDraw, ImageFont, ImageOps, UnidentifiedImageError
 
 from accounts.errors import http_status_register
@@ -309,6 +308,17 @@ def file_open(chat_file: ChatFile) -> Iterator[bytes]:
     """The decrypted bytes of ``chat_file``, chunk by chunk (a truncated or tampered file
     raises ``chatbox.crypto.CryptoError`` when reached)."""
     return _stored_chunks(chat_file, chat_file.storage_name, "original")
+
+
+def file_bytes_destroy(chat_file: ChatFile) -> None:
+    """Delete the stored original and previews of ``chat_file`` (redaction, retention). The row
+    stays, with the SHA-256 and size the chain names."""
+    for name in (chat_file.storage_name, chat_file.preview_name, chat_file.thumbnail_name):
+        if name:
+            _stored_path(name).unlink(missing_ok=True)
+    ChatFile.objects.filter(pk=chat_file.pk).update(
+        preview_state=ChatFile.Preview.NONE, preview_name="", thumbnail_name=""
+    )
 
 
 def file_bytes(chat_file: ChatFile) -> bytes:
@@ -592,29 +602,36 @@ def preview_open(chat_file: ChatFile, role: str) -> Iterator[bytes]:
 # -- who may see what -------------------------------------------------------------------------
 
 
-def _staff_access(user: User, conversation_id: uuid.UUID) -> bool:
-    """The hook for support staff outside the conversation (``CHATBOX_FILE_STAFF_ACCESS``)."""
-    path = settings.CHATBOX_FILE_STAFF_ACCESS
-    if not path:
-        return False
-    allowed: Callable[[User, uuid.UUID], bool] = import_string(path)
-    return bool(allowed(user, conversation_id))
-
-
 def file_for_member(*, user: User, file_id: uuid.UUID | str) -> ChatFile:
-    """The one door to a file: members of its conversation (and staff the hook lets in).
-    A file support hid from view is not served."""
-    try:
-        chat_file = ChatFile.objects.select_related("event").get(pk=uuid.UUID(str(file_id)))
-    except (ValueError, ChatFile.DoesNotExist) as exc:
-        raise ApplicationError(ErrorCode.NOT_FOUND, "No such file.") from exc
+    """The one door to a file for the members of its conversation. A file support hid or
+    removed, or one destroyed at the end of retention, is not served. (Support staff read files
+    through their case: ``reports.cases.case_chat_file``.)"""
+    chat_file = file_get(file_id)
     member = Participant.objects.filter(
         conversation_id=chat_file.conversation_id, user=user
     ).exists()
-    if not member and not _staff_access(user, chat_file.conversation_id):
+    if not member:
         raise ApplicationError(ErrorCode.NOT_FOUND, "No such file.")
     if chat_file.event.hidden_at is not None:
         raise ApplicationError(ErrorCode.NOT_FOUND, "This file was hidden by support.")
+    return chat_file
+
+
+def file_get(file_id: uuid.UUID | str) -> ChatFile:
+    """The file ``file_id`` whose bytes are still kept: not removed by support, nor destroyed
+    at the end of retention. No check of who asks: callers make it."""
+    try:
+        chat_file = ChatFile.objects.select_related("event", "conversation").get(
+            pk=uuid.UUID(str(file_id))
+        )
+    except (ValueError, ChatFile.DoesNotExist) as exc:
+        raise ApplicationError(ErrorCode.NOT_FOUND, "No such file.") from exc
+    if chat_file.event.redacted_at is not None:
+        raise ApplicationError(ErrorCode.NOT_FOUND, "This file was removed by support.")
+    if chat_file.conversation.shredded_at is not None:
+        raise ApplicationError(
+            ErrorCode.NOT_FOUND, "This file was destroyed at the end of its retention period."
+        )
     return chat_file
 
 

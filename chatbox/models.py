@@ -26,7 +26,11 @@ class Conversation(models.Model):
     head_seq = models.PositiveIntegerField(default=0)
     head_hash = models.CharField(max_length=64, default=GENESIS_PREV)
     last_activity_at = models.DateTimeField(null=True, blank=True)
+    # Read-only from then on (reports.retention closes idle conversations of ended work).
     closed_at = models.DateTimeField(null=True, blank=True)
+    # Its data keys destroyed at the end of retention: the chain's hashes stay, the text and
+    # files can never be read again (chatbox.retention).
+    shredded_at = models.DateTimeField(null=True, blank=True)
     key_version = models.PositiveIntegerField(default=1, help_text="The data key that seals.")
     contacts_unlocked_at = models.DateTimeField(
         null=True,
@@ -118,6 +122,9 @@ class Event(models.Model):
     # Outside the chain: support hid it from view (a moderation event in the chain says so).
     # The record keeps it; a case file still reads it.
     hidden_at = models.DateTimeField(null=True, blank=True)
+    # Support removed its text (chatbox.redaction): re-sealed without body and salt, the
+    # commitment and hash unchanged, so the chain still verifies; a "redacted" event says so.
+    redacted_at = models.DateTimeField(null=True, blank=True)
     # A keyed hash of a text message's words (chatbox.services._fingerprint): equal texts match,
     # the text cannot be read from it. For the fraud signal of one text sent to many.
     fingerprint = models.CharField(max_length=32, blank=True, db_index=True)

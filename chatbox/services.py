@@ -121,6 +121,10 @@ def _append(
     that what a viewer sees can be masked without scanning the text again.
     ``files``: ``[{"sha256", "size", "name"}]`` of the files the event carries; hashed into the
     chain and sealed with the body (PROTOCOL.md §5), never stored in the clear."""
+    if conversation.shredded_at is not None:
+        raise ApplicationError(
+            ErrorCode.CLOSED, "This conversation's record was destroyed at the end of retention."
+        )
     now = timezone.now()
     seq = conversation.head_seq + 1
     salt = os.urandom(32)
@@ -517,14 +521,18 @@ class ChainVerdict:
 
 def _event_problem(event: Event, *, prev: str, keys: dict[int, bytes]) -> str | None:
     """Why ``event`` does not hold as the successor of ``prev``, or None when it does."""
-    if event.prev != prev:
-        return "prev does not name the event before"
+    if problem := _event_link_problem(event, prev=prev, keys=keys):
+        return problem
     try:
         payload = event_payload(event=event, keys=keys)
     except crypto.CryptoError:
         return "the sealed body does not open"
-    salt = bytes.fromhex(payload["salt"])
-    if body_commitment(salt=salt, body=payload["body"]) != event.body_commit:
+    if payload["body"] is None:
+        if event.redacted_at is None:
+            return "the sealed body is empty but the event was never redacted"
+    elif body_commitment(salt=bytes.fromhex(payload["salt"]), body=payload["body"]) != (
+        event.body_commit
+    ):
         return "the body does not match its commitment"
     document = event_document(
         conversation_id=event.conversation_id,
@@ -544,10 +552,20 @@ def _event_problem(event: Event, *, prev: str, keys: dict[int, bytes]) -> str | 
     return None
 
 
+def _event_link_problem(event: Event, *, prev: str, keys: dict[int, bytes]) -> str | None:
+    """Whether ``event`` names the event before: all that is left to check of a conversation
+    shredded at the end of retention, whose sealed parts (texts, file names) no key opens."""
+    if event.prev != prev:
+        return "prev does not name the event before"
+    return None
+
+
 def conversation_chain_verify(*, conversation_id: uuid.UUID) -> ChainVerdict:
-    """Recompute the conversation's chain straight from the database, naming the first bad seq."""
+    """Recompute the conversation's chain straight from the database, naming the first bad seq.
+    A shredded conversation's chain is checked link by link only."""
     conversation = Conversation.objects.get(pk=conversation_id)
     keys = data_keys(conversation_id=conversation.pk)
+    check = _event_link_problem if conversation.shredded_at else _event_problem
     prev, expected = GENESIS_PREV, 1
     for event in Event.objects.filter(conversation=conversation).order_by("seq").iterator():
         if event.seq != expected:
@@ -557,7 +575,7 @@ def conversation_chain_verify(*, conversation_id: uuid.UUID) -> ChainVerdict:
                 first_bad_seq=expected,
                 reason=f"seq {expected} is missing",
             )
-        if problem := _event_problem(event, prev=prev, keys=keys):
+        if problem := check(event, prev=prev, keys=keys):
             return ChainVerdict(
                 ok=False, events=expected - 1, first_bad_seq=event.seq, reason=problem
             )

@@ -238,9 +238,11 @@ CHATBOX_TYPING_INTERVAL_SECONDS = env.float("CHATBOX_TYPING_INTERVAL_SECONDS", d
 CHATBOX_PRESENCE_TTL_SECONDS = env.int("CHATBOX_PRESENCE_TTL_SECONDS", default=120)
 # Files in the chat (docs/files.md): the largest upload, refused while it streams in.
 CHATBOX_FILE_MAX_BYTES = env.int("CHATBOX_FILE_MAX_BYTES", default=25 * 1024 * 1024)
-# A dotted path to ``(user, conversation_id) -> bool``: staff who may download a conversation's
-# files without being in it. Empty: staff read files through the evidence bundle only.
-CHATBOX_FILE_STAFF_ACCESS = env.str("CHATBOX_FILE_STAFF_ACCESS", default="")
+# Retention (docs/retention.md): a conversation whose work is over (no active contract, no open
+# invoice, nothing in escrow, its listing no longer open) closes after this many idle days; a
+# closed one is crypto-shredded after CHATBOX_RETENTION_DAYS, unless a legal hold keeps it.
+CHATBOX_CLOSE_IDLE_DAYS = env.int("CHATBOX_CLOSE_IDLE_DAYS", default=90)
+CHATBOX_RETENTION_DAYS = env.int("CHATBOX_RETENTION_DAYS", default=6 * 365)
 # Skills assessments (projects.assessments): the time limit of one quiz.
 ASSESSMENT_MINUTES = env.int("ASSESSMENT_MINUTES", default=10)
 # Free proposals a provider may send per calendar month (UTC); invited proposals are free.
@@ -274,6 +276,7 @@ CELERY_BEAT_SCHEDULE["disputes_deadlines_run"] = {
     "task": "reports.tasks.disputes_deadlines_run",
     "schedule": 300.0,
 }
+CELERY_BEAT_SCHEDULE["retention_run"] = {"task": "reports.tasks.retention_run", "schedule": 3600.0}
 
 LOGGING = {
     "version": 1,

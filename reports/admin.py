@@ -8,7 +8,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from reports.models import AccountAction, Appeal, Case, EvidenceAccess
+from reports.models import AccountAction, Appeal, Case, EvidenceAccess, LegalHold
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -58,3 +58,11 @@ class CaseAdmin(ReadOnlyAdmin):
     )
     list_filter = ("kind", "status", "reason")
     search_fields = ("target_key", "subject__username")
+
+
+@admin.register(LegalHold)
+class LegalHoldAdmin(ReadOnlyAdmin):
+    """Conversations kept past retention; placed and released with ``manage.py legal_hold``."""
+
+    list_display = ("placed_at", "conversation", "placed_by", "why", "released_at")
+    list_filter = ("released_at",)

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
-from rest_framework import status
+from rest_framework import serializers, status
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -25,6 +25,8 @@ from accounts.models import User
 from accounts.selectors import mfa_totp_enabled
 from chatbox.api import evidence_response
 from chatbox.errors import ApplicationError
+from chatbox.file_api import attachment_response
+from chatbox.redaction import REASONS
 from reports import actions, cases, helpdesk
 from reports.models import AccountAction, Appeal, Case, CaseNote, Report
 from reports.risk import risk_of
@@ -204,6 +206,51 @@ class CaseEvidenceView(APIView):
             staff=_user(request), case_id=case_id, why=request.query_params.get("why", "")
         )
         return evidence_response(bundle)
+
+
+class CaseChatFileView(APIView):
+    """``GET ?why=…``: one file of the case's conversation, as an attachment — an audited
+    read, allowed while the case is open."""
+
+    permission_classes = [IsStaffMember]
+
+    @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
+    def get(self, request: Request, case_id: int, file_id: str) -> StreamingHttpResponse:
+        delivery = cases.case_chat_file(
+            staff=_user(request),
+            case_id=case_id,
+            file_id=file_id,
+            why=request.query_params.get("why", ""),
+        )
+        return attachment_response(delivery)
+
+
+class RedactRequest(serializers.Serializer[Any]):
+    seq = serializers.IntegerField(min_value=1)
+    reason = serializers.ChoiceField(choices=sorted(REASONS))
+    why = serializers.CharField(allow_blank=True, default="")
+
+
+class CaseRedactView(APIView):
+    """``POST {"seq", "reason", "why"}``: remove the text of a message of the case's
+    conversation (``chatbox.redaction``), while the case is open."""
+
+    permission_classes = [IsStaffMember]
+
+    @extend_schema(request=RedactRequest, responses={200: OpenApiTypes.OBJECT})
+    def post(self, request: Request, case_id: int) -> Response:
+        form = RedactRequest(data=request.data)
+        form.is_valid(raise_exception=True)
+        redaction = cases.case_event_redact(
+            staff=_user(request), case_id=case_id, **form.validated_data
+        )
+        return Response(
+            {
+                "seq": redaction.seq,
+                "redacted": redaction.redacted_seqs,
+                "redaction_seq": redaction.notice.seq,
+            }
+        )
 
 
 class CaseNoteView(APIView):

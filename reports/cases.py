@@ -25,8 +25,10 @@ from django.utils import timezone
 from accounts.models import User
 from chatbox.errors import ApplicationError, ErrorCode
 from chatbox.evidence_export import EvidenceBundle, evidence_export_for_staff
+from chatbox.files import FileDelivery, file_get, file_name, file_open
 from chatbox.models import Conversation, Event, Participant
 from chatbox.presenters import messages_present, record_present
+from chatbox.redaction import REASONS, Redaction, event_redact
 from chatbox.services import moderation_hide, system_event_post
 from projects.listings import invalid_field, project_for_viewer, text_check
 from projects.models import Project
@@ -285,6 +287,28 @@ class CaseFile:
     related: list[Case]
 
 
+def _conversation_opened(
+    *, staff: User, case: Case, why: str, what: str, object_id: str = "", label: str = ""
+) -> uuid.UUID:
+    """The conversation of an open ``case``, for a read of its record that is logged first
+    (who, when, what, which case, why — after ``label``, which says how it was read)."""
+    if case.conversation_id is None:
+        raise ApplicationError(ErrorCode.NOT_FOUND, "This case is not about a conversation.")
+    if not case.is_open:
+        raise ApplicationError(
+            ErrorCode.CLOSED, "The case is closed: its conversation is no longer readable."
+        )
+    why = text_check(why, field="why", max_length=WHY_MAX, missing="Say why you read it.")
+    EvidenceAccess.objects.create(
+        staff=staff,
+        what=what,
+        object_id=object_id or str(case.conversation_id),
+        case=case,
+        why=f"{label}{why}"[:WHY_MAX],
+    )
+    return case.conversation_id
+
+
 @transaction.atomic
 def case_file_read(*, staff: User, case_id: int, why: str) -> CaseFile:
     """The case file, with the conversation's whole record decrypted: every event, including
@@ -293,19 +317,10 @@ def case_file_read(*, staff: User, case_id: int, why: str) -> CaseFile:
     case = case_for_staff(staff=staff, case_id=case_id)
     timeline: list[dict[str, Any]] = []
     if case.conversation_id is not None:
-        if not case.is_open:
-            raise ApplicationError(
-                ErrorCode.CLOSED, "The case is closed: its conversation is no longer readable."
-            )
-        why = text_check(why, field="why", max_length=WHY_MAX, missing="Say why you read it.")
-        EvidenceAccess.objects.create(
-            staff=staff,
-            what=EvidenceAccess.What.CONVERSATION,
-            object_id=str(case.conversation_id),
-            case=case,
-            why=why,
+        conversation_id = _conversation_opened(
+            staff=staff, case=case, why=why, what=EvidenceAccess.What.CONVERSATION
         )
-        timeline = record_present(conversation_id=case.conversation_id)
+        timeline = record_present(conversation_id=conversation_id)
     related = Case.objects.filter(subject=case.subject).exclude(pk=case.pk) if case.subject else []
     return CaseFile(
         case=case,
@@ -316,25 +331,53 @@ def case_file_read(*, staff: User, case_id: int, why: str) -> CaseFile:
     )
 
 
+@transaction.atomic
 def case_evidence_export(*, staff: User, case_id: int, why: str) -> EvidenceBundle:
     """The evidence bundle (PROTOCOL.md §5) of the case's conversation, whole: for support
     staff while the case is open, and logged like every read of the record."""
     case = case_for_staff(staff=staff, case_id=case_id)
+    conversation_id = _conversation_opened(
+        staff=staff,
+        case=case,
+        why=why,
+        what=EvidenceAccess.What.CONVERSATION,
+        label="Evidence bundle: ",
+    )
+    return evidence_export_for_staff(staff=staff, conversation_id=conversation_id)
+
+
+@transaction.atomic
+def case_chat_file(*, staff: User, case_id: int, file_id: str, why: str) -> FileDelivery:
+    """One file of the case's conversation, whole, for support staff while the case is open:
+    logged (what ``file``, its id) before the bytes go out. Not a buyer's download, so no
+    receipt is posted in the chat."""
+    case = case_for_staff(staff=staff, case_id=case_id)
+    chat_file = file_get(file_id)
+    if chat_file.conversation_id != case.conversation_id:
+        raise ApplicationError(ErrorCode.NOT_FOUND, "No such file in this case's conversation.")
+    _conversation_opened(
+        staff=staff, case=case, why=why, what=EvidenceAccess.What.FILE, object_id=str(chat_file.pk)
+    )
+    return FileDelivery(chat_file=chat_file, name=file_name(chat_file), chunks=file_open(chat_file))
+
+
+@transaction.atomic
+def case_event_redact(*, staff: User, case_id: int, seq: int, reason: str, why: str) -> Redaction:
+    """Remove the text of message ``seq`` of the case's conversation (``chatbox.redaction``),
+    while the case is open; the case's notes say who did it and why."""
+    case = case_for_staff(staff=staff, case_id=case_id)
     if case.conversation_id is None:
         raise ApplicationError(ErrorCode.NOT_FOUND, "This case is not about a conversation.")
     if not case.is_open:
-        raise ApplicationError(
-            ErrorCode.CLOSED, "The case is closed: its conversation is no longer readable."
-        )
-    why = text_check(why, field="why", max_length=WHY_MAX, missing="Say why you export it.")
-    EvidenceAccess.objects.create(
-        staff=staff,
-        what=EvidenceAccess.What.CONVERSATION,
-        object_id=str(case.conversation_id),
+        raise ApplicationError(ErrorCode.CLOSED, "The case is closed: reopen it to redact.")
+    why = text_check(why, field="why", max_length=WHY_MAX, missing="Say why you redact it.")
+    redaction = event_redact(conversation_id=case.conversation_id, seq=seq, reason=reason)
+    CaseNote.objects.create(
         case=case,
-        why=f"Evidence bundle: {why}"[:WHY_MAX],
+        author=staff,
+        text=f"Redacted the text of message #{seq} ({REASONS[reason]}): {why}",
     )
-    return evidence_export_for_staff(staff=staff, conversation_id=case.conversation_id)
+    return redaction
 
 
 def case_note_add(*, staff: User, case_id: int, text: str) -> CaseNote:

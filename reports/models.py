@@ -133,6 +133,7 @@ class EvidenceAccess(models.Model):
     class What(models.TextChoices):
         IDENTITY_DOCUMENT = "identity_document", "ID document"
         CONVERSATION = "conversation", "Conversation"
+        FILE = "file", "File in a conversation"
 
     staff = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="evidence_accesses"
@@ -440,3 +441,25 @@ class DisputeProposal(models.Model):
                 name="proposal_amounts_not_negative", condition=Q(refund__gte=0, release__gte=0)
             ),
         ]
+
+
+class LegalHold(models.Model):
+    """A conversation kept past its retention period: a court order, a regulator's request, a
+    claim in progress. Placed and released by an operator (``manage.py legal_hold``), with why;
+    while one is in place, ``reports.retention`` neither closes nor shreds the conversation."""
+
+    conversation = models.ForeignKey(
+        "chatbox.Conversation", on_delete=models.PROTECT, related_name="+"
+    )
+    why = models.TextField()
+    placed_by = models.CharField(max_length=150, help_text="Who placed it (an operator).")
+    placed_at = models.DateTimeField(default=timezone.now)
+    released_at = models.DateTimeField(null=True, blank=True)
+    released_by = models.CharField(max_length=150, blank=True)
+
+    class Meta:
+        ordering = ["placed_at", "pk"]
+
+    def __str__(self) -> str:
+        state = "released" if self.released_at else "in place"
+        return f"legal hold {self.pk} on {self.conversation_id} ({state})"

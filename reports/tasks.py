@@ -5,7 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 from django.utils import timezone
 
-from reports import disputes, risk
+from reports import disputes, retention, risk
 
 
 @shared_task
@@ -19,3 +19,11 @@ def disputes_deadlines_run() -> int:
 def risk_scan_run() -> int:
     """Queue every user whose fraud score reached the threshold (``reports.risk``)."""
     return risk.risk_scan_run(now=timezone.now())
+
+
+@shared_task
+def retention_run() -> dict[str, int]:
+    """Close the conversations whose work is over, shred those past retention
+    (``reports.retention``)."""
+    done = retention.retention_run(now=timezone.now())
+    return {"closed": done.closed, "shredded": done.shredded}

@@ -21,6 +21,16 @@ urlpatterns = [
         name="api-case-evidence",
     ),
     path(
+        "staff/cases/<int:case_id>/files/<str:file_id>/",
+        case_api.CaseChatFileView.as_view(),
+        name="api-case-chat-file",
+    ),
+    path(
+        "staff/cases/<int:case_id>/redact/",
+        case_api.CaseRedactView.as_view(),
+        name="api-case-redact",
+    ),
+    path(
         "staff/cases/<int:case_id>/notes/", case_api.CaseNoteView.as_view(), name="api-case-notes"
     ),
     path(

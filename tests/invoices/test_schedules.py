@@ -370,9 +370,11 @@ def test_the_command_runs_every_schedule(
     # then it reminded, paid and returned, once each
     assert out.getvalue().splitlines() == [
         "1 invoices reminded, 1 paid automatically, escrow returned on 1 contracts, "
-        "0 disputes past their deadline, 0 pending refunds sent, 0 users queued for fraud risk.",
+        "0 disputes past their deadline, 0 pending refunds sent, 0 users queued for fraud risk, "
+        "0 conversations closed and 0 shredded.",
         "0 invoices reminded, 0 paid automatically, escrow returned on 0 contracts, "
-        "0 disputes past their deadline, 0 pending refunds sent, 0 users queued for fraud risk.",
+        "0 disputes past their deadline, 0 pending refunds sent, 0 users queued for fraud risk, "
+        "0 conversations closed and 0 shredded.",
     ]
     assert dict(Invoice.objects.values_list("pk", "state")) == {
         soon.pk: "issued",
