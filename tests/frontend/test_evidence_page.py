@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import json
+import re
+import uuid
+from typing import Any
+
 import pytest
 from django.test import Client
 
 from accounts.models import User
+from chatbox.checkpoints import conversation_checkpoint
 from chatbox.evidence import verify_bundle
 from chatbox.models import Checkpoint, Conversation, Event
+from chatbox.services import message_send
 from tests.factories import UserFactory, conversation_between
 
 pytestmark = pytest.mark.django_db
@@ -76,3 +83,75 @@ def test_others_get_404_and_nothing_is_signed(conversation: Conversation) -> Non
     assert outsider.get(f"/conversations/{conversation.pk}/evidence/bundle.zip").status_code == 404
     assert Client().get(f"/conversations/{conversation.pk}/evidence/").status_code == 302
     assert not Checkpoint.objects.exists()
+
+
+def record_on_page(client: Client, conversation: Conversation) -> dict[str, Any]:
+    """The server's record the page hands to evidence.js (its ``json_script``)."""
+    page = client.get(f"/conversations/{conversation.pk}/evidence/").content.decode()
+    found = re.search(r'<script id="evidence-record" type="application/json">(.*?)</script>', page)
+    assert found is not None
+    return json.loads(found.group(1))
+
+
+def said(conversation: Conversation, sender: User, text: str) -> Event:
+    return message_send(
+        conversation_id=conversation.pk, sender=sender, client_id=uuid.uuid4(), body=text
+    )
+
+
+def hash_at(conversation: Conversation, seq: int) -> str:
+    return Event.objects.get(conversation=conversation, seq=seq).hash
+
+
+def test_the_page_carries_the_hash_of_each_signed_event(
+    conversation: Conversation, buyer: User, provider: User
+) -> None:
+    # given checkpoints at seq 3 and 4, and an event after them
+    said(conversation, buyer, "Hello")
+    said(conversation, provider, "Hi")
+    first = conversation_checkpoint(conversation_id=conversation.pk)
+    said(conversation, buyer, "The brief is attached.")
+    second = conversation_checkpoint(conversation_id=conversation.pk)
+    said(conversation, provider, "Thanks!")
+
+    # when the buyer opens the evidence page
+    record = record_on_page(client_of(buyer), conversation)
+
+    # then it carries the event hash at each signed seq, which the checkpoints' heads match
+    assert record == {
+        "chain": {"ok": True, "first_bad_seq": None},
+        "signed": [
+            {"seq": 3, "hash": hash_at(conversation, 3)},
+            {"seq": 4, "hash": hash_at(conversation, 4)},
+        ],
+    }
+    assert (first.seq, first.head) == (3, hash_at(conversation, 3))
+    assert (second.seq, second.head) == (4, hash_at(conversation, 4))
+
+
+def test_the_page_carries_the_events_hash_as_rewritten_not_the_signed_head(
+    conversation: Conversation, buyer: User
+) -> None:
+    # given a checkpoint at seq 2, then the server's record rewritten at that seq
+    said(conversation, buyer, "Hello")
+    signed = conversation_checkpoint(conversation_id=conversation.pk)
+    Event.objects.filter(conversation=conversation, seq=2).update(hash="f" * 64)
+
+    # when the buyer opens the evidence page
+    record = record_on_page(client_of(buyer), conversation)
+
+    # then the page hands over the rewritten hash, which a device holding the checkpoint
+    # tells apart from its head, and the chain's break
+    assert record == {
+        "chain": {"ok": False, "first_bad_seq": 2},
+        "signed": [{"seq": 2, "hash": "f" * 64}],
+    }
+    assert signed.head != "f" * 64
+
+
+def test_without_checkpoints_the_page_carries_no_signed_event(
+    conversation: Conversation, buyer: User
+) -> None:
+    record = record_on_page(client_of(buyer), conversation)
+    assert record == {"chain": {"ok": True, "first_bad_seq": None}, "signed": []}
+    assert not Checkpoint.objects.exists()  # reading the page signs nothing

@@ -1,6 +1,7 @@
 // Files in the chat (docs/files.md): file messages with their thumbnails, the sample state,
 // download links, the buyer's download receipts for the sender, and sending a file by the
-// attach button, drag and drop or paste, with an upload progress bar.
+// attach button, drag and drop or paste, with an upload progress bar; a sample shown locked is
+// fetched again when an invoice is paid while the page is open.
 
 import { csrfToken } from "./money.js";
 import { getJSON } from "./page.js";
@@ -33,6 +34,11 @@ function timeText(iso) {
   return new Date(iso).toLocaleString([], { dateStyle: "medium", timeStyle: "short" });
 }
 
+/** A file support hid or removed, or one destroyed at the end of retention: no card. */
+function gone(data) {
+  return data.hidden || data.redacted || data.shredded;
+}
+
 export class FileCards {
   constructor({ root, log, viewerId, conversationId, alerts, present }) {
     this.log = log;
@@ -40,6 +46,8 @@ export class FileCards {
     this.alerts = alerts;
     this.present = present;
     this.uploadUrl = `/api/conversations/${conversationId}/files/`;
+    this.messagesUrl = `/api/conversations/${conversationId}/messages/`;
+    this.refreshTickets = new Map(); // seq -> the number of the latest refresh started
     this.tools = root.querySelector("[data-file-tools]");
     if (this.tools) this.bindComposer(root);
   }
@@ -52,11 +60,21 @@ export class FileCards {
       return;
     }
     const data = message.data ?? {};
-    if (message.kind !== "file" || !data.file || data.hidden) return;
+    if (message.kind !== "file" || !data.file || gone(data)) return;
+    body.after(this.card(message));
+    if (message.sender?.id === this.viewerId && data.downloaded_at) {
+      this.receipt(article, data.downloaded_at);
+    }
+  }
+
+  card(message) {
+    const data = message.data;
     const mine = message.sender?.id === this.viewerId;
     const locked = data.sample && !data.unlocked && !mine;
     const card = element("figure", "file-card");
     card.dataset.file = data.file;
+    // Until paid, a sample's card may change: the buyer's unlocks, the sender's note goes.
+    if (data.sample && !data.unlocked) card.dataset.unpaidSample = "";
     if (data.thumbnail) {
       const image = element("img", "file-card__thumbnail");
       image.src = data.thumbnail;
@@ -98,8 +116,59 @@ export class FileCards {
         ),
       );
     }
-    body.after(card);
-    if (mine && data.downloaded_at) this.receipt(article, data.downloaded_at);
+    return card;
+  }
+
+  // -- samples unlocked while the page is open -------------------------------------------------
+
+  /**
+   * An event that came after the page's history: when an invoice is paid, the server may now
+   * count samples shown here as unpaid as covered. Which ones it covers is the server's rule
+   * (docs/files.md), so ask it again for each such sample older than the payment rather than
+   * guess here.
+   */
+  live(message) {
+    if (message.kind !== "payment" || message.data?.event !== "invoice_paid") return;
+    for (const card of this.log.querySelectorAll(".file-card[data-unpaid-sample]")) {
+      const article = card.closest("[data-seq]");
+      if (article && Number(article.dataset.seq) < message.seq) this.refresh(article);
+    }
+  }
+
+  /** Fetch one file message again and redraw its card; busy (aria-busy) meanwhile. */
+  async refresh(article) {
+    const seq = Number(article.dataset.seq);
+    // Two payments close together start two refreshes: only the last one started may draw,
+    // as an earlier answer can be older than a later one.
+    const ticket = (this.refreshTickets.get(seq) ?? 0) + 1;
+    this.refreshTickets.set(seq, ticket);
+    article.setAttribute("aria-busy", "true");
+    try {
+      const [message] = await getJSON(`${this.messagesUrl}?after=${seq - 1}&limit=1`);
+      if (this.refreshTickets.get(seq) === ticket && message?.seq === seq) {
+        this.redraw(article, message);
+      }
+    } catch (error) {
+      this.alerts.show(`A paid sample could not be updated (${error.message}): reload the page.`);
+    } finally {
+      if (this.refreshTickets.get(seq) === ticket) {
+        this.refreshTickets.delete(seq);
+        article.removeAttribute("aria-busy");
+      }
+    }
+  }
+
+  redraw(article, message) {
+    const old = article.querySelector(".file-card");
+    if (!old || message.kind !== "file" || !message.data?.file || gone(message.data)) return;
+    const fresh = this.card(message);
+    const hadFocus = old.contains(document.activeElement);
+    old.replaceWith(fresh);
+    if (message.sender?.id === this.viewerId && message.data.downloaded_at) {
+      this.receipt(article, message.data.downloaded_at);
+    }
+    // Someone reading the card with the keyboard stays on it.
+    if (hadFocus) fresh.querySelector("a, button")?.focus();
   }
 
   receipt(article, at) {

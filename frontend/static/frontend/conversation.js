@@ -151,6 +151,9 @@ class ConversationView {
     this.socket.addEventListener("message", ({ detail }) => {
       if (detail.conversation !== this.conversationId) return;
       this.inBatch(() => this.present(detail));
+      // Events after the page's history (live, or replayed after a drop): a page fetched
+      // earlier showed its samples as they were then.
+      this.fileCards.live(detail);
     });
     this.socket.addEventListener("outbox", ({ detail }) => this.outboxChanged(detail));
     this.socket.addEventListener("typing", ({ detail }) => this.someoneTyping(detail));
@@ -222,7 +225,10 @@ class ConversationView {
       return;
     }
     if (message.kind === "system" && message.data?.event === "message_hidden") {
-      this.applyHidden(message.data.seq);
+      this.applyHidden(message.data.seq, "This message was hidden by support.");
+    }
+    if (message.kind === "system" && message.data?.event === "redacted") {
+      this.applyHidden(message.data.seq, "This message was removed by support.");
     }
     const bubble = message.client_id && this.pendingBubbles.get(message.client_id);
     if (bubble) {
@@ -348,11 +354,12 @@ class ConversationView {
     return this.log.querySelector(`[data-seq="${Number(seq)}"]`);
   }
 
-  applyHidden(seq) {
-    // Support hid a message: it stays in the record; here it shows the notice, as on reload.
+  applyHidden(seq, notice) {
+    // Support hid a message, or removed its text: here it shows the notice, as on reload.
     const article = this.article(seq);
     if (!article) return;
-    fillText(article.querySelector(".message__body"), "This message was hidden by support.");
+    fillText(article.querySelector(".message__body"), notice);
+    article.querySelector("[data-file]")?.remove();
     article.querySelector(".message__actions")?.remove();
   }
 
