@@ -25,14 +25,18 @@ from django.contrib.auth.decorators import login_required
 from django.core import signing
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.http import urlencode
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.errors import http_status
 from accounts.models import User
 from chatbox.errors import ApplicationError, ErrorCode
+from chatbox.redaction import REASONS as REDACTION_REASONS
+from chatbox.redaction import REDACTABLE_KINDS
 from frontend.middleware import BAN_APPEAL_MAX_AGE, BAN_APPEAL_SALT, banned_page
 from frontend.staff_views import staff_page
 from projects.money import format_amount, parse_major
@@ -43,6 +47,14 @@ from reports.risk import SIGNALS, risk_of
 WHY_MAX = cases.WHY_MAX
 TEXT_MAX = cases.NOTE_MAX
 MONEY_KINDS = {"invoice", "payment", "dispute"}
+# The reasons "Remove text" offers, in chatbox.redaction's order; a reason added there without a
+# label here fails at import, not in front of an agent.
+REDACTION_LABELS = {
+    "illegal_content": "Illegal content",
+    "erasure_request": "Erasure request",
+    "legal_order": "Legal order",
+}
+REDACTION_CHOICES = [(reason, REDACTION_LABELS[reason]) for reason in REDACTION_REASONS]
 
 
 def _viewer(request: HttpRequest) -> User:
@@ -111,9 +123,12 @@ class RecordRow:
     body: str
     target_seq: int | None
     hidden: bool
+    redacted: bool  # support removed its text: the record has none left to show
     contact_details: list[str]
     data: list[tuple[str, str]]
     reported: bool
+    removable: bool  # "Remove text" (case-file.js) may be offered: an open case's message
+    download_url: str  # a file message's file through the case, logged with the read's reason
 
 
 @dataclass(frozen=True)
@@ -132,12 +147,26 @@ def _data_items(data: Any) -> list[tuple[str, str]]:
     ]
 
 
-def _record_rows(case: Case, timeline: list[dict[str, Any]]) -> list[RecordRow]:
+def _file_download_url(case: Case, event: dict[str, Any], *, why: str) -> str:
+    """The staff file API's link for a file message whose bytes are still kept; "" otherwise.
+    It carries the reason the agent gave for this read: each download is logged with it."""
+    data = event.get("data")
+    file_id = data.get("file") if isinstance(data, dict) else None
+    if event.get("kind") != "file" or not isinstance(file_id, str) or not file_id:
+        return ""
+    path = reverse("api-case-chat-file", kwargs={"case_id": case.pk, "file_id": file_id})
+    return f"{path}?{urlencode({'why': why})}"
+
+
+def _record_rows(case: Case, timeline: list[dict[str, Any]], *, why: str) -> list[RecordRow]:
     rows = []
     for event in timeline:
         sender = event.get("sender")
         kind = str(event.get("kind", ""))
         created = event.get("created_at")
+        redacted = bool(event.get("redacted"))
+        # A removed text, or a shredded record's, leaves nothing to remove or download.
+        kept = case.is_open and not redacted and not event.get("shredded")
         rows.append(
             RecordRow(
                 seq=int(event["seq"]),
@@ -147,10 +176,13 @@ def _record_rows(case: Case, timeline: list[dict[str, Any]]) -> list[RecordRow]:
                 body=str(event.get("body") or ""),
                 target_seq=event.get("target_seq"),
                 hidden=bool(event.get("hidden")),
+                redacted=redacted,
                 contact_details=list(event.get("contact_details") or []),
                 # Money and system events are their data; a text's data is its presentation.
                 data=_data_items(event.get("data")) if kind in MONEY_KINDS else [],
                 reported=case.target_type == Case.TargetType.MESSAGE and event["seq"] == case.seq,
+                removable=kept and kind in REDACTABLE_KINDS,
+                download_url=_file_download_url(case, event, why=why) if kept else "",
             )
         )
     return rows
@@ -235,7 +267,7 @@ def _case_file(request: HttpRequest, found: cases.CaseFile, *, why: str) -> Http
     staff = _viewer(request)
     case = found.case
     score, signals = _signals(case.subject_id)
-    rows = _record_rows(case, found.timeline)
+    rows = _record_rows(case, found.timeline, why=why)
     subject = case.subject
     context = {
         "case": case,
@@ -260,7 +292,10 @@ def _case_file(request: HttpRequest, found: cases.CaseFile, *, why: str) -> Http
         "reply_client_id": uuid.uuid4(),
         "action_kinds": AccountAction.Kind.choices,
         "text_max": TEXT_MAX,
+        "why_max": WHY_MAX,
         "time_zone": timezone.get_current_timezone_name(),
+        "redaction_reasons": REDACTION_CHOICES,
+        "may_remove_text": any(row.removable for row in rows),
     }
     return render(request, "frontend/support/case_file.html", context)
 
