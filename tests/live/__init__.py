@@ -190,15 +190,39 @@ def http_request(
 ) -> HttpAnswer:
     """One request with the standard library, JSON in and out (no proxy, no cookie jar)."""
     client = http.client.HTTPConnection("127.0.0.1", server.port, timeout=HTTP_TIMEOUT)
-    request_headers = {"Accept": "application/json", **(headers or {})}
+    request_headers = dict(headers or {})
     payload = None
     if body is not None:
         payload = json.dumps(body).encode()
         request_headers["Content-Type"] = "application/json"
+    answer = http_exchange(
+        client, method, path, body=payload, cookies=cookies, headers=request_headers
+    )
+    if isinstance(answer.body, bytes):
+        try:
+            decoded: Any = json.loads(answer.body) if answer.body else None
+        except json.JSONDecodeError:
+            decoded = answer.body.decode(errors="replace")
+        return HttpAnswer(status=answer.status, body=decoded, cookies=answer.cookies)
+    return answer
+
+
+def http_exchange(
+    client: http.client.HTTPConnection,
+    method: str,
+    path: str,
+    *,
+    body: bytes | None,
+    cookies: Mapping[str, str] | None,
+    headers: Mapping[str, str],
+) -> HttpAnswer:
+    """Send one request on ``client`` (closed after); a JSON answer's body is decoded, any other
+    is left as bytes. The cookies set are collected."""
+    request_headers = {"Accept": "application/json", **headers}
     if cookies:
         request_headers["Cookie"] = "; ".join(f"{name}={value}" for name, value in cookies.items())
     try:
-        client.request(method, path, body=payload, headers=request_headers)
+        client.request(method, path, body=body, headers=request_headers)
         response = client.getresponse()
         raw = response.read()
         set_cookies: SimpleCookie = SimpleCookie()
@@ -206,13 +230,12 @@ def http_request(
             set_cookies.load(header)
     finally:
         client.close()
-    try:
-        answer_body = json.loads(raw) if raw else None
-    except json.JSONDecodeError:
-        answer_body = raw.decode(errors="replace")
+    answer: Any = raw
+    if raw and response.headers.get_content_type() == "application/json":
+        answer = json.loads(raw)
     return HttpAnswer(
         status=response.status,
-        body=answer_body,
+        body=answer,
         cookies={name: morsel.value for name, morsel in set_cookies.items()},
     )
 
