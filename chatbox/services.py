@@ -685,3 +685,22 @@ def connection_close(*, channel_name: str) -> None:
         user_id=connection.user_id, seen_at__gte=_fresh_after()
     ).exists():
         _presence_publish(user_id=connection.user_id, online=False)
+
+
+def connections_expire() -> int:
+    """Forget sockets not seen within the presence TTL — their process stopped without closing
+    them — and tell the conversations of each user left with no fresh socket that they went
+    offline. A scheduled task (``chatbox.tasks.connections_expire``); returns the users told."""
+    told = 0
+    stale = Connection.objects.filter(seen_at__lt=_fresh_after())
+    for user_id in set(stale.values_list("user_id", flat=True)):
+        with transaction.atomic():
+            # Per user, under the user's rows' lock: a socket opening now is either seen here
+            # (and nobody is told) or opens after the delete (and announces itself).
+            rows = Connection.objects.select_for_update().filter(user_id=user_id)
+            fresh = [row for row in rows if row.seen_at >= _fresh_after()]
+            Connection.objects.filter(user_id=user_id, seen_at__lt=_fresh_after()).delete()
+            if not fresh:
+                _presence_publish(user_id=user_id, online=False)
+                told += 1
+    return told

@@ -198,6 +198,9 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 CELERY_BROKER_URL = REDIS_URL or "memory://"
+# The queue under the deployment's prefix too: two deployments on one Redis database keep
+# their tasks apart, like their channel layer and cache.
+CELERY_TASK_DEFAULT_QUEUE = f"{KEY_PREFIX}:celery"
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not REDIS_URL)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_SERIALIZER = "json"
@@ -275,6 +278,10 @@ CELERY_BEAT_SCHEDULE["risk_scan_run"] = {"task": "reports.tasks.risk_scan_run", 
 CELERY_BEAT_SCHEDULE["disputes_deadlines_run"] = {
     "task": "reports.tasks.disputes_deadlines_run",
     "schedule": 300.0,
+}
+CELERY_BEAT_SCHEDULE["connections_expire"] = {
+    "task": "chatbox.tasks.connections_expire",
+    "schedule": 60.0,
 }
 CELERY_BEAT_SCHEDULE["retention_run"] = {"task": "reports.tasks.retention_run", "schedule": 3600.0}
 

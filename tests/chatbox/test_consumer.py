@@ -12,6 +12,7 @@ import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -20,13 +21,14 @@ from channels import DEFAULT_CHANNEL_LAYER
 from channels.db import database_sync_to_async
 from channels.layers import channel_layers, get_channel_layer
 from channels.testing import WebsocketCommunicator
+from django.conf import settings
 from django.test import Client
 from django.utils import timezone
 
 from accounts.models import User
 from accounts.services import user_suspend
 from chatbox import realtime, services
-from chatbox.models import Conversation, Event, Participant
+from chatbox.models import Connection, Conversation, Event, Participant
 from chatbox.presenters import messages_present
 from reports.services import account_ban
 from tests.factories import UserFactory, conversation_between
@@ -1111,6 +1113,53 @@ async def test_presence_follows_the_first_and_last_socket_of_a_user(
         "user": {"id": provider.pk},
         "online": False,
     }
+
+
+async def test_a_socket_whose_process_died_goes_offline_when_it_expires(
+    sockets: Sockets, buyer: User, provider: User, conversation: Conversation
+) -> None:
+    # given the buyer subscribed, and the provider's socket on a process that died: its row is
+    # left behind, last seen longer ago than the presence TTL
+    buyer_socket = await sockets.subscribed(buyer, conversation)
+    await database_sync_to_async(Connection.objects.create)(
+        channel_name="specific.dead-process!1",
+        user=provider,
+        seen_at=timezone.now() - timedelta(seconds=settings.CHATBOX_PRESENCE_TTL_SECONDS + 1),
+    )
+    # and the buyer's own socket, seen now, which must stay
+    buyer_rows = await database_sync_to_async(Connection.objects.filter(user=buyer).count)()
+
+    # when the expiry runs, twice
+    told = await database_sync_to_async(services.connections_expire)()
+    again = await database_sync_to_async(services.connections_expire)()
+
+    # then the buyer learns the provider went offline, once, and only the dead row is gone
+    assert (told, again) == (1, 0)
+    assert await frame_from(buyer_socket) == {
+        "type": "presence",
+        "user": {"id": provider.pk},
+        "online": False,
+    }
+    assert await buyer_socket.receive_nothing(timeout=0.2) is True
+    assert not await database_sync_to_async(Connection.objects.filter(user=provider).exists)()
+    remaining = await database_sync_to_async(Connection.objects.filter(user=buyer).count)()
+    assert remaining == buyer_rows == 1
+
+
+async def test_an_expired_row_of_a_user_still_connected_elsewhere_says_nothing(
+    sockets: Sockets, buyer: User, provider: User, conversation: Conversation
+) -> None:
+    buyer_socket = await sockets.subscribed(buyer, conversation)
+    await sockets.signed_in(provider)
+    assert (await frame_from(buyer_socket))["online"] is True
+    await database_sync_to_async(Connection.objects.create)(
+        channel_name="specific.dead-process!2",
+        user=provider,
+        seen_at=timezone.now() - timedelta(seconds=settings.CHATBOX_PRESENCE_TTL_SECONDS + 1),
+    )
+    assert await database_sync_to_async(services.connections_expire)() == 0
+    assert await buyer_socket.receive_nothing(timeout=0.2) is True
+    assert await database_sync_to_async(Connection.objects.filter(user=provider).count)() == 1
 
 
 async def test_ones_own_presence_is_not_announced_to_oneself(

@@ -371,10 +371,10 @@ def test_the_command_runs_every_schedule(
     assert out.getvalue().splitlines() == [
         "1 invoices reminded, 1 paid automatically, escrow returned on 1 contracts, "
         "0 disputes past their deadline, 0 pending refunds sent, 0 users queued for fraud risk, "
-        "0 conversations closed and 0 shredded.",
+        "0 conversations closed and 0 shredded, 0 users announced offline.",
         "0 invoices reminded, 0 paid automatically, escrow returned on 0 contracts, "
         "0 disputes past their deadline, 0 pending refunds sent, 0 users queued for fraud risk, "
-        "0 conversations closed and 0 shredded.",
+        "0 conversations closed and 0 shredded, 0 users announced offline.",
     ]
     assert dict(Invoice.objects.values_list("pk", "state")) == {
         soon.pk: "issued",

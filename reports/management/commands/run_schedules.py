@@ -9,6 +9,7 @@ from typing import Any
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
+from chatbox.services import connections_expire
 from invoices.schedules import escrow_returns_run, invoices_auto_release, invoices_remind
 from invoices.services import refunds_pending_send
 from reports.disputes import disputes_deadlines_run
@@ -20,7 +21,8 @@ class Command(BaseCommand):
     help = (
         "Remind and auto-release due invoices, return escrow after withdrawals, send refunds, "
         "act on disputes past their deadline, queue users at the fraud-risk threshold, and close "
-        "and shred conversations as retention says."
+        "and shred conversations as retention says, and announce offline the users whose sockets "
+        "died with their process."
     )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -32,9 +34,11 @@ class Command(BaseCommand):
         resent = refunds_pending_send()
         risky = risk_scan_run(now=now)
         kept = retention_run(now=now)
+        offline = connections_expire()
         self.stdout.write(
             f"{reminded} invoices reminded, {paid} paid automatically, "
             f"escrow returned on {returned} contracts, {disputed} disputes past their deadline, "
             f"{resent} pending refunds sent, {risky} users queued for fraud risk, "
-            f"{kept.closed} conversations closed and {kept.shredded} shredded."
+            f"{kept.closed} conversations closed and {kept.shredded} shredded, "
+            f"{offline} users announced offline."
         )
