@@ -11,7 +11,7 @@ DATA := $(or $(DATA_DIR),var)
 # a `too_large` error from the consumer.
 WS_MAX_BYTES := 262144
 
-.PHONY: run test install lint typecheck pytest pytest-services clean
+.PHONY: run test install lint typecheck pytest pytest-services bench clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -48,6 +48,11 @@ pytest-services: $(STAMP)
 	DATA_DIR=var/test-services $(PY) tests/run_services_pass.py -m "not browser" $(PYTEST_ARGS)
 
 test: lint typecheck pytest pytest-services
+
+# Load test (docs/performance.md): daphne on PostgreSQL and Redis against two baselines, over
+# loopback; writes bench/results/latest.json. BENCH_ARGS=--quick for a smoke run.
+bench: $(STAMP)
+	$(PY) -m bench.run $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,441 @@
+"""``python -m bench.run [--quick]``: the whole benchmark, bounded in time.
+
+1. Records the machine (cores, memory, load average) and the versions.
+2. Makes fresh PostgreSQL databases with the users, 1:1 conversations and sessions of every
+   workload (``bench.fixtures``), one for ours and one for the naive baseline.
+3. Runs each workload from a separate load process (``bench.load``) against each server,
+   started fresh for the run (``bench.server``):
+   - throughput, closed loop, alternating ours / naive / bare for ``--rounds`` rounds;
+   - latency at half of our median peak, the same offered load for all three;
+   - idle sockets, for all three;
+   - a reconnect storm after a restart, for ours (the baselines keep nothing to catch up on).
+4. Writes ``bench/results/latest.json`` and prints a table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench import procstat
+from bench.server import KINDS, ROOT, Server, fixtures_make, redis_pid, server_start, versions
+
+RESULTS = ROOT / "bench" / "results"
+
+
+@dataclass(frozen=True)
+class Plan:
+    rounds: int
+    throughput_pairs: int
+    warmup_s: float
+    duration_s: float
+    latency_pairs: int
+    idle_sockets: int
+    idle_hold_s: float
+    idle_connect_deadline_s: float
+    storm_pairs: int
+    storm_missed: int
+    storm_deadline_s: float
+
+
+FULL = Plan(
+    rounds=2,
+    throughput_pairs=50,
+    warmup_s=2.0,
+    duration_s=10.0,
+    latency_pairs=50,
+    idle_sockets=2000,
+    idle_hold_s=5.0,
+    idle_connect_deadline_s=60.0,
+    storm_pairs=500,
+    storm_missed=1,
+    storm_deadline_s=120.0,
+)
+QUICK = Plan(
+    rounds=2,
+    throughput_pairs=10,
+    warmup_s=0.5,
+    duration_s=2.0,
+    latency_pairs=10,
+    idle_sockets=100,
+    idle_hold_s=1.0,
+    idle_connect_deadline_s=20.0,
+    storm_pairs=25,
+    storm_missed=2,
+    storm_deadline_s=30.0,
+)
+LOAD_TIMEOUT = 420.0
+
+
+def log(text: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)
+
+
+def log_run(run: dict[str, Any], describe: Callable[[dict[str, Any]], str]) -> None:
+    if "run_failed" in run:
+        log(f"{run['workload']} {run['kind']} FAILED: {run['run_failed'][-300:]}")
+    else:
+        log(f"{run['workload']} {run['kind']}: {describe(run)}")
+
+
+def machine() -> dict[str, Any]:
+    meminfo = Path("/proc/meminfo").read_text().splitlines()
+    total_kb = next(int(line.split()[1]) for line in meminfo if line.startswith("MemTotal:"))
+    return {
+        "cpus": procstat.cpu_count(),
+        "memory_mb": total_kb // 1024,
+        "kernel": platform.release(),
+        "loadavg_before": procstat.loadavg(),
+    }
+
+
+class LoadRun:
+    """One load process (``python -m bench.load``) on one spec, with a watchdog."""
+
+    def __init__(self, spec: dict[str, Any], workdir: Path) -> None:
+        path = workdir / f"spec-{spec['workload']}-{time.monotonic_ns()}.json"
+        path.write_text(json.dumps(spec))
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "bench.load", str(path)],
+            cwd=ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        self.watchdog = threading.Timer(LOAD_TIMEOUT, self.process.kill)
+        self.watchdog.start()
+
+    def events(self, on_event: Callable[[dict[str, Any]], str | None]) -> dict[str, Any]:
+        """Read the load process's lines; answer its events; return its result."""
+        assert self.process.stdout is not None and self.process.stdin is not None
+        try:
+            for line in self.process.stdout:
+                message = json.loads(line)
+                if "result" in message:
+                    return dict(message["result"])
+                reply = on_event(message)
+                if reply is not None:
+                    self.process.stdin.write(reply + "\n")
+                    self.process.stdin.flush()
+        finally:
+            self.watchdog.cancel()
+            self.process.wait(timeout=30)
+        raise RuntimeError(f"the load process ended without a result ({self.process.returncode})")
+
+
+class Bench:
+    def __init__(self, plan: Plan, workdir: Path) -> None:
+        self.plan = plan
+        self.workdir = workdir
+        self.fixtures: dict[str, dict[str, Any]] = {}
+        self.postgres_pid = procstat.postmaster_pid()
+        self.redis_pid = redis_pid()
+
+    def prepare(self) -> None:
+        plan = self.plan
+        pairs = {f"throughput-{r}": plan.throughput_pairs for r in range(plan.rounds)}
+        pairs["latency"] = plan.latency_pairs
+        for kind in ("ours", "naive"):
+            started = time.perf_counter()
+            out = self.workdir / f"fixtures-{kind}.json"
+            storm = {"storm": plan.storm_pairs} if kind == "ours" else {}
+            fixtures_make(kind, pairs=pairs | storm, idle=plan.idle_sockets, out=out)
+            self.fixtures[kind] = json.loads(out.read_text())
+            log(f"fixtures for {kind} in {time.perf_counter() - started:.1f}s")
+        self.fixtures["bare"] = self.fixtures["naive"]  # bare ignores the sessions
+
+    def spec(self, server: Server, workload: str, **extra: Any) -> dict[str, Any]:
+        fixtures = self.fixtures[server.kind]
+        return {
+            "workload": workload,
+            "url": server.ws_url,
+            "origin": server.origin,
+            "cookie": fixtures["cookie"],
+            "probe": {
+                "server_pids": [server.pid],
+                "postgres_pid": self.postgres_pid,
+                "redis_pid": self.redis_pid,
+            },
+            **extra,
+        }
+
+    def run(self, kind: str, workload: str, **extra: Any) -> dict[str, Any]:
+        """One workload against a freshly started server. A run that fails is recorded as
+        failed (with the reason) and the bench goes on: it never reports a number it lacks."""
+        server = server_start(kind)
+        try:
+            spec = self.spec(server, workload, **extra)
+            result = LoadRun(spec, self.workdir).events(lambda message: None)
+        except RuntimeError as error:
+            result = {"run_failed": str(error)[-2000:]}
+        finally:
+            server.stop()
+        result.update(kind=kind, workload=workload, loadavg_after=procstat.loadavg())
+        return result
+
+    def throughput(self, kind: str, round_index: int) -> dict[str, Any]:
+        plan = self.plan
+        pairs = self.fixtures[kind]["sets"][f"throughput-{round_index}"]
+        run = self.run(
+            kind, "throughput", pairs=pairs, warmup=plan.warmup_s, duration=plan.duration_s
+        )
+        run["round"] = round_index
+        return run
+
+    def latency(self, kind: str, rate: float) -> dict[str, Any]:
+        plan = self.plan
+        return self.run(
+            kind,
+            "latency",
+            pairs=self.fixtures[kind]["sets"]["latency"],
+            rate=rate,
+            warmup=plan.warmup_s,
+            duration=plan.duration_s,
+        )
+
+    def idle(self, kind: str) -> dict[str, Any]:
+        return self.run(
+            kind,
+            "idle",
+            idle=self.fixtures[kind]["idle"],
+            hold=self.plan.idle_hold_s,
+            connect_deadline=self.plan.idle_connect_deadline_s,
+        )
+
+    def storm(self) -> dict[str, Any]:
+        plan = self.plan
+        holder: dict[str, Server] = {"server": server_start("ours")}
+        restart_s: list[float] = []
+
+        def on_event(message: dict[str, Any]) -> str | None:
+            if message.get("event") != "restart":
+                return None
+            old = holder["server"]
+            started = time.perf_counter()
+            old.stop()
+            holder["server"] = server_start("ours", port=old.port)
+            restart_s.append(time.perf_counter() - started)
+            return f"restarted {holder['server'].pid}"
+
+        try:
+            spec = self.spec(
+                holder["server"],
+                "storm",
+                pairs=self.fixtures["ours"]["sets"]["storm"],
+                missed=plan.storm_missed,
+                deadline=plan.storm_deadline_s,
+            )
+            result = LoadRun(spec, self.workdir).events(on_event)
+        except RuntimeError as error:
+            result = {"run_failed": str(error)[-2000:]}
+        finally:
+            holder["server"].stop()
+        result.update(
+            kind="ours",
+            workload="storm",
+            # What the restarted server said last: the first place to look when clients fail.
+            server_log_tail="".join(holder["server"].output[-40:]),
+            restart_s=round(restart_s[0], 3) if restart_s else None,
+            loadavg_after=procstat.loadavg(),
+        )
+        return result
+
+
+def median(values: list[float | None]) -> float | None:
+    present = [value for value in values if value is not None]
+    return round(statistics.median(present), 3) if present else None
+
+
+def ratio(top: float | None, bottom: float | None) -> float | None:
+    return round(top / bottom, 3) if top is not None and bottom else None
+
+
+def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    def of(kind: str, workload: str) -> list[dict[str, Any]]:
+        return [
+            run
+            for run in runs
+            if run["kind"] == kind and run["workload"] == workload and "run_failed" not in run
+        ]
+
+    per_kind: dict[str, dict[str, Any]] = {}
+    for kind in KINDS:
+        throughput = of(kind, "throughput")
+        latency = of(kind, "latency")
+        idle = of(kind, "idle")
+        per_kind[kind] = {
+            "msgs_per_s": median([run["msgs_per_s"] for run in throughput]),
+            "server_cpu_us_per_msg": median([run["server_cpu_us_per_msg"] for run in throughput]),
+            "stack_cpu_us_per_msg": median([run["stack_cpu_us_per_msg"] for run in throughput]),
+            "server_cpu_percent": median([run["server_cpu_percent"] for run in throughput]),
+            "other_cpu_percent_during_throughput": median(
+                [run["other_cpu_percent"] for run in throughput]
+            ),
+            "closed_loop_ack_p99_ms": median([run["ack_rtt"]["p99_ms"] for run in throughput]),
+            "half_load_offered_msgs_per_s": latency[0]["offered_msgs_per_s"] if latency else None,
+            "half_load_p50_ms": latency[0]["delivery"]["p50_ms"] if latency else None,
+            "half_load_p95_ms": latency[0]["delivery"]["p95_ms"] if latency else None,
+            "half_load_p99_ms": latency[0]["delivery"]["p99_ms"] if latency else None,
+            "idle_kb_per_conn": idle[0]["kb_per_idle_socket"] if idle else None,
+            "connections_per_s": idle[0]["connections_per_s"] if idle else None,
+            "lost": sum(int(run.get("lost", 0)) for run in runs if run["kind"] == kind),
+            "runs": len([run for run in runs if run["kind"] == kind]),
+            "failed_runs": len([r for r in runs if r["kind"] == kind and "run_failed" in r]),
+        }
+    ours, naive, bare = per_kind["ours"], per_kind["naive"], per_kind["bare"]
+    storm = of("ours", "storm")
+    return {
+        "persisted_msgs_per_s": ours["msgs_per_s"],
+        "server_cpu_us_per_msg": ours["server_cpu_us_per_msg"],
+        "stack_cpu_us_per_msg": ours["stack_cpu_us_per_msg"],
+        "speedup_vs_naive": ratio(ours["msgs_per_s"], naive["msgs_per_s"]),
+        "efficiency_vs_bare": ratio(bare["server_cpu_us_per_msg"], ours["server_cpu_us_per_msg"]),
+        "p99_ms_1to1_half_load": ours["half_load_p99_ms"],
+        "idle_kb_per_conn": ours["idle_kb_per_conn"],
+        "connections_per_s": ours["connections_per_s"],
+        # The chat-mix step-up is not built yet (docs/performance.md): no number is claimed.
+        "supported_users": None,
+        # Only when every client caught up: a p99 over the survivors would flatter a collapse.
+        "reconnect_p99_s": storm[0]["time_to_caught_up"]["p99_s"]
+        if storm and storm[0]["not_caught_up"] == 0
+        else None,
+        "lost": ours["lost"],
+        "by_server": per_kind,
+    }
+
+
+TABLE_ROWS = [
+    ("msgs/s acked (closed loop, median)", "msgs_per_s"),
+    ("server CPU µs/msg", "server_cpu_us_per_msg"),
+    ("server+PG+Redis CPU µs/msg", "stack_cpu_us_per_msg"),
+    ("server CPU % during throughput", "server_cpu_percent"),
+    ("other work on the machine, % of a core", "other_cpu_percent_during_throughput"),
+    ("closed-loop ack p99 ms", "closed_loop_ack_p99_ms"),
+    ("half-load offered msgs/s", "half_load_offered_msgs_per_s"),
+    ("half-load delivery p50 ms", "half_load_p50_ms"),
+    ("half-load delivery p95 ms", "half_load_p95_ms"),
+    ("half-load delivery p99 ms", "half_load_p99_ms"),
+    ("idle KiB per socket", "idle_kb_per_conn"),
+    ("connections/s", "connections_per_s"),
+    ("lost messages", "lost"),
+]
+
+
+def table(summary: dict[str, Any]) -> str:
+    by_server = summary["by_server"]
+    lines = [f"{'':38} {'ours':>12} {'naive':>12} {'bare':>12}"]
+    for label, key in TABLE_ROWS:
+        cells = []
+        for kind in KINDS:
+            value = by_server[kind][key]
+            cells.append(f"{'-' if value is None else value:>12}")
+        lines.append(f"{label:38} {' '.join(cells)}")
+    lines.append("")
+    for key in (
+        "persisted_msgs_per_s",
+        "server_cpu_us_per_msg",
+        "speedup_vs_naive",
+        "efficiency_vs_bare",
+        "p99_ms_1to1_half_load",
+        "idle_kb_per_conn",
+        "supported_users",
+        "reconnect_p99_s",
+        "lost",
+    ):
+        value = summary[key]
+        lines.append(f"{key:38} {'not measured' if value is None else value}")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="a smoke run: seconds per workload")
+    parser.add_argument("--rounds", type=int, help="throughput rounds of ours/naive/bare")
+    parser.add_argument("--out", type=Path, default=RESULTS / "latest.json")
+    parser.add_argument(
+        "--workloads",
+        nargs="*",
+        default=["throughput", "latency", "idle", "storm"],
+        choices=["throughput", "latency", "idle", "storm"],
+    )
+    args = parser.parse_args()
+    plan = QUICK if args.quick else FULL
+    if args.rounds:
+        plan = Plan(**{**plan.__dict__, "rounds": max(1, args.rounds)})
+    procstat.raise_fd_limit()  # the servers and the load process inherit it
+    started = time.perf_counter()
+    report: dict[str, Any] = {
+        "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "mode": "quick" if args.quick else "full",
+        "plan": plan.__dict__,
+        "machine": machine(),
+        "versions": versions(),
+    }
+    log(f"machine {report['machine']}")
+    runs: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="chatbox-bench-") as workdir:
+        bench = Bench(plan, Path(workdir))
+        bench.prepare()
+        if "throughput" in args.workloads:
+            for round_index in range(plan.rounds):
+                for kind in KINDS:
+                    run = bench.throughput(kind, round_index)
+                    runs.append(run)
+                    log_run(
+                        run,
+                        lambda r: (
+                            f"round {r['round']}: {r['msgs_per_s']} msgs/s, "
+                            f"{r['server_cpu_us_per_msg']} µs/msg, lost {r['lost']}, "
+                            f"others {r['other_cpu_percent']}%, errors {r['errors']}"
+                        ),
+                    )
+        if "latency" in args.workloads:
+            peaks = [r["msgs_per_s"] for r in runs if r["kind"] == "ours" and "msgs_per_s" in r]
+            rate = round(statistics.median(peaks) / 2, 1) if peaks else 50.0
+            for kind in KINDS:
+                run = bench.latency(kind, rate)
+                runs.append(run)
+                log_run(run, lambda r: f"at {rate} msgs/s: {r['delivery']}, lost {r['lost']}")
+        if "idle" in args.workloads:
+            for kind in KINDS:
+                run = bench.idle(kind)
+                runs.append(run)
+                log_run(
+                    run,
+                    lambda r: (
+                        f"{r['sockets']} sockets, {r['kb_per_idle_socket']} KiB each, "
+                        f"{r['connections_per_s']} conn/s, errors {r['errors']}"
+                    ),
+                )
+        if "storm" in args.workloads:
+            run = bench.storm()
+            runs.append(run)
+            log_run(run, lambda r: f"{r['time_to_caught_up']}, lost {r['lost']}, {r['failed']}")
+    report["machine"]["loadavg_after"] = procstat.loadavg()
+    report["elapsed_s"] = round(time.perf_counter() - started, 1)
+    report["summary"] = summarise(runs)
+    report["runs"] = runs
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    print(table(report["summary"]))
+    print(
+        f"\nload average before {report['machine']['loadavg_before']}, after "
+        f"{report['machine']['loadavg_after']} on {report['machine']['cpus']} CPUs; "
+        f"{report['elapsed_s']} s; written to {args.out}"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,74 @@
+"""The load process's accounting (bench.load) on known inputs: pure functions, no server."""
+
+from __future__ import annotations
+
+from bench.load import Tally, delays, latency_summary, lost_messages, percentile
+from bench.procstat import CpuSample, cpu_delta
+
+
+def test_percentile_is_nearest_rank():
+    # given
+    values = [float(value) for value in range(1, 101)]  # 1 … 100
+
+    # then
+    assert percentile(values, 50) == 50.0
+    assert percentile(values, 95) == 95.0
+    assert percentile(values, 99) == 99.0
+    assert percentile(values, 100) == 100.0
+    assert percentile([7.0], 99) == 7.0
+    assert percentile([], 50) is None
+
+
+def test_percentile_ignores_input_order():
+    assert percentile([0.3, 0.1, 0.2], 50) == 0.2
+
+
+def test_latency_summary_in_milliseconds():
+    # when
+    summary = latency_summary([0.010, 0.020, 0.030, 0.040])
+
+    # then
+    assert summary == {
+        "count": 4,
+        "p50_ms": 20.0,
+        "p95_ms": 40.0,
+        "p99_ms": 40.0,
+        "max_ms": 40.0,
+    }
+
+
+def test_an_acked_message_not_delivered_is_lost():
+    # given
+    tally = Tally(
+        acked_at={"a": 1.0, "b": 1.1, "c": 1.2},
+        delivered_at={"a": 1.5, "c": 1.6, "never-acked": 1.7},
+    )
+
+    # then
+    assert tally.lost() == ["b"]
+    assert lost_messages([], ["x"]) == []
+
+
+def test_acks_are_counted_inside_the_window_only():
+    tally = Tally(acked_at={"a": 0.9, "b": 1.0, "c": 1.5, "d": 2.0})
+
+    assert tally.acked_between(1.0, 2.0) == 2
+
+
+def test_delays_pair_start_and_end_by_client_id():
+    start = {"a": 1.0, "b": 2.0, "c": 3.0}
+    end = {"a": 1.25, "c": 3.5}
+
+    assert delays(start, end, ["a", "b", "c"]) == [0.25, 0.5]
+
+
+def test_cpu_delta_per_process_group():
+    before = CpuSample(server=1.0, postgres=2.0, redis=3.0, machine=10.0)
+    after = CpuSample(server=1.5, postgres=2.25, redis=3.0, machine=12.0)
+
+    assert cpu_delta(before, after) == {
+        "server": 0.5,
+        "postgres": 0.25,
+        "redis": 0.0,
+        "machine": 2.0,
+    }
