@@ -39,6 +39,10 @@ def main() -> int:
         "REDIS_URL": REDIS,
         "KEY_PREFIX": f"chatbox-test-{run}",
         "FAST_PASSWORD_HASHER": "1",
+        # The test process closes its connections after each use: a connection kept by one of
+        # asgiref's threads would outlive the tests and stop pytest-django from dropping the
+        # test database. The daphne servers the live tests start keep theirs, as production.
+        "DATABASE_CONN_MAX_AGE": "0",
     }
     print(f"services pass: PostgreSQL + Redis (run {run})", flush=True)
     os.execvpe(sys.executable, [sys.executable, "-m", "pytest", *sys.argv[1:]], env)

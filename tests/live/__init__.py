@@ -86,6 +86,9 @@ def start_daphne(*, extra_env: dict[str, str] | None = None) -> LiveServer:
         "DATABASE_URL": test_database_url(),
         "DATA_DIR": str(settings.DATA_DIR),
         "DJANGO_SETTINGS_MODULE": "config.settings",
+        # A server keeps its connections as in production (the test process does not:
+        # tests/run_services_pass.py).
+        "DATABASE_CONN_MAX_AGE": "600",
         **(extra_env or {}),
     }
     process = subprocess.Popen(

@@ -119,6 +119,7 @@ def start_backend(*, env: Mapping[str, str], arrived: threading.Condition) -> Ba
             "DJANGO_SETTINGS_MODULE": "config.settings",
             # The access log goes to stdout: line by line, not in 8 KiB blocks.
             "PYTHONUNBUFFERED": "1",
+            "DATABASE_CONN_MAX_AGE": "600",  # as production (see tests.live.start_daphne)
             **env,
         },
         stdout=subprocess.PIPE,
