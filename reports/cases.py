@@ -292,12 +292,9 @@ def _conversation_opened(
 ) -> uuid.UUID:
     """The conversation of an open ``case``, for a read of its record that is logged first
     (who, when, what, which case, why — after ``label``, which says how it was read)."""
-    if case.conversation_id is None:
-        raise ApplicationError(ErrorCode.NOT_FOUND, "This case is not about a conversation.")
-    if not case.is_open:
-        raise ApplicationError(
-            ErrorCode.CLOSED, "The case is closed: its conversation is no longer readable."
-        )
+    conversation_id = _open_case_conversation(
+        case, closed="The case is closed: its conversation is no longer readable."
+    )
     why = text_check(why, field="why", max_length=WHY_MAX, missing="Say why you read it.")
     EvidenceAccess.objects.create(
         staff=staff,
@@ -306,6 +303,15 @@ def _conversation_opened(
         case=case,
         why=f"{label}{why}"[:WHY_MAX],
     )
+    return conversation_id
+
+
+def _open_case_conversation(case: Case, *, closed: str) -> uuid.UUID:
+    """The conversation of ``case``, which must be open (``closed`` says why not)."""
+    if case.conversation_id is None:
+        raise ApplicationError(ErrorCode.NOT_FOUND, "This case is not about a conversation.")
+    if not case.is_open:
+        raise ApplicationError(ErrorCode.CLOSED, closed)
     return case.conversation_id
 
 
@@ -366,12 +372,11 @@ def case_event_redact(*, staff: User, case_id: int, seq: int, reason: str, why: 
     """Remove the text of message ``seq`` of the case's conversation (``chatbox.redaction``),
     while the case is open; the case's notes say who did it and why."""
     case = case_for_staff(staff=staff, case_id=case_id)
-    if case.conversation_id is None:
-        raise ApplicationError(ErrorCode.NOT_FOUND, "This case is not about a conversation.")
-    if not case.is_open:
-        raise ApplicationError(ErrorCode.CLOSED, "The case is closed: reopen it to redact.")
+    conversation_id = _open_case_conversation(
+        case, closed="The case is closed: reopen it to redact."
+    )
     why = text_check(why, field="why", max_length=WHY_MAX, missing="Say why you redact it.")
-    redaction = event_redact(conversation_id=case.conversation_id, seq=seq, reason=reason)
+    redaction = event_redact(conversation_id=conversation_id, seq=seq, reason=reason)
     CaseNote.objects.create(
         case=case,
         author=staff,

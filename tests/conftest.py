@@ -4,6 +4,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from config.celery import app as celery_app
 from projects.taxonomy import taxonomy_sync
 from tests.live import LiveServer, running_daphne
 from tests.services import cache_clear_own
@@ -27,3 +28,13 @@ def daphne_server(transactional_db: None) -> Iterator[LiveServer]:
 def taxonomy(db: None) -> None:
     """The shipped taxonomy, also after a transactional test has flushed the migration's rows."""
     taxonomy_sync()
+
+
+@pytest.fixture
+def tasks_in_process() -> Iterator[None]:
+    """Celery tasks (file previews) run in this process, as in the embedded default: the
+    services pass has a Redis broker but no worker to take them."""
+    eager = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = eager

@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import io
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +19,6 @@ from chatbox import files
 from chatbox.canonical import event_hash, rfc3339
 from chatbox.models import ChatFile, Conversation, Event, FileDownload
 from chatbox.services import conversation_chain_verify, data_keys, event_document, event_payload
-from config.celery import app as celery_app
 from tests.chatbox.files_helpers import (
     jpeg_with_gps,
     png,
@@ -31,23 +29,13 @@ from tests.chatbox.files_helpers import (
     zip_bomb,
 )
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("tasks_in_process")]
 
 
 @pytest.fixture(autouse=True)
 def _files_folder(settings: Any, tmp_path: Path) -> None:
     """Each test's files in a folder of its own, so that "nothing on disk" is exact."""
     settings.DATA_DIR = tmp_path
-
-
-@pytest.fixture(autouse=True)
-def _previews_in_process() -> Iterator[None]:
-    """The preview task runs in this process, as in the embedded default: the services pass
-    has a Redis broker but no worker to take it."""
-    eager = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = True
-    yield
-    celery_app.conf.task_always_eager = eager
 
 
 def client_of(user: User) -> Client:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import io
 import uuid
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +27,6 @@ from chatbox.services import (
     message_send,
     system_event_post,
 )
-from config.celery import app as celery_app
 from reports.cases import case_close, report_submit
 from reports.models import CaseNote, EvidenceAccess
 from tests.chatbox.evidence_helpers import bundle_for, members
@@ -41,13 +39,9 @@ SECRET = "call me on the burner, the stolen card number is 4111 1111 1111 1111"
 
 
 @pytest.fixture(autouse=True)
-def _files_folder(settings: Any, tmp_path: Path) -> Iterator[None]:
-    """Files of each test in a folder of its own; previews made in process (no worker here)."""
+def _files_folder(settings: Any, tmp_path: Path, tasks_in_process: None) -> None:
+    """Files of each test in a folder of its own; previews made in process."""
     settings.DATA_DIR = tmp_path
-    eager = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = True
-    yield
-    celery_app.conf.task_always_eager = eager
 
 
 @pytest.fixture
@@ -267,10 +261,11 @@ def test_a_case_reads_only_files_of_its_own_conversation(
     )
     message = say(conversation, provider, "hello")
     case_id = reported(conversation, buyer, message.seq)
-    response = client_of(staff).get(
-        f"/api/staff/cases/{case_id}/files/{other_file.pk}/", {"why": "fishing"}
-    )
-    assert (response.status_code, response.json()["error"]["code"]) == (404, "not_found")
+    for file_id in (other_file.pk, "not-a-file-id", uuid.uuid4()):
+        response = client_of(staff).get(
+            f"/api/staff/cases/{case_id}/files/{file_id}/", {"why": "fishing"}
+        )
+        assert (response.status_code, response.json()["error"]["code"]) == (404, "not_found")
     assert not EvidenceAccess.objects.exists()
 
 

@@ -5,7 +5,6 @@ a dispute or an operator's legal hold keeps them."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from io import StringIO
 from pathlib import Path
@@ -22,7 +21,6 @@ from chatbox.errors import ApplicationError
 from chatbox.models import ChatFile, Conversation, ConversationKey, Event
 from chatbox.presenters import DESTROYED, messages_present
 from chatbox.services import conversation_chain_verify, message_send
-from config.celery import app as celery_app
 from projects.contracts import contract_end
 from projects.models import Contract
 from reports.cases import report_submit
@@ -39,14 +37,10 @@ SECRET = "the door code is 4417"
 
 
 @pytest.fixture(autouse=True)
-def _setup(settings: Any, tmp_path: Path, taxonomy: None) -> Iterator[None]:
+def _setup(settings: Any, tmp_path: Path, taxonomy: None, tasks_in_process: None) -> None:
     settings.DATA_DIR = tmp_path
     settings.CHATBOX_CLOSE_IDLE_DAYS = 90
     settings.CHATBOX_RETENTION_DAYS = 365
-    eager = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = True
-    yield
-    celery_app.conf.task_always_eager = eager
 
 
 @pytest.fixture
