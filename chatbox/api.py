@@ -20,7 +20,7 @@ from accounts.selectors import email_verification_pending, mfa_totp_enabled
 from accounts.services import user_authenticate, user_mfa_check
 from chatbox import realtime, selectors, services
 from chatbox.errors import ApplicationError, ErrorCode
-from chatbox.evidence_export import EvidenceBundle, evidence_export_for_party
+from chatbox.evidence_export import EvidenceBundle
 from chatbox.presenters import messages_present
 from chatbox.selectors import ConversationSummary
 
@@ -247,16 +247,3 @@ def evidence_response(bundle: EvidenceBundle) -> HttpResponse:
     response["Content-Disposition"] = f'attachment; filename="{bundle.filename}"'
     response["Cache-Control"] = "no-store"
     return response
-
-
-class EvidenceView(APIView):
-    """The conversation's evidence bundle, for one of its parties. Exporting signs the head
-    first, so the bundle's last event is always signed."""
-
-    @extend_schema(
-        responses={(200, "application/zip"): bytes},
-        description="The evidence bundle (zip) of PROTOCOL.md §5. Non-parties get 404.",
-    )
-    def get(self, request: Request, conversation_id: str) -> HttpResponse:
-        bundle = evidence_export_for_party(user=signed_in(request), conversation_id=conversation_id)
-        return evidence_response(bundle)

@@ -13,11 +13,6 @@ urlpatterns = [
         name="api-messages",
     ),
     path(
-        "conversations/<str:conversation_id>/evidence/",
-        api.EvidenceView.as_view(),
-        name="api-evidence",
-    ),
-    path(
         "conversations/<str:conversation_id>/contact-check/",
         api.ContactCheckView.as_view(),
         name="api-contact-check",

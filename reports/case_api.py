@@ -24,7 +24,8 @@ from accounts.errors import AccountErrorCode
 from accounts.models import User
 from accounts.selectors import mfa_totp_enabled
 from chatbox.api import evidence_response
-from chatbox.errors import ApplicationError
+from chatbox.errors import ApplicationError, ErrorCode
+from chatbox.evidence_export import evidence_export_for_party
 from chatbox.file_api import attachment_response
 from chatbox.redaction import REASONS
 from reports import actions, cases, helpdesk
@@ -205,6 +206,33 @@ class CaseEvidenceView(APIView):
         bundle = cases.case_evidence_export(
             staff=_user(request), case_id=case_id, why=request.query_params.get("why", "")
         )
+        return evidence_response(bundle)
+
+
+class ConversationEvidenceView(APIView):
+    """``GET /api/conversations/{id}/evidence/`` (PROTOCOL.md §2): the bundle for one of the
+    conversation's parties, or for support staff with MFA through an open case on it
+    (``?why=…``, audited). It lives here, not in ``chatbox``, because only this layer knows
+    cases."""
+
+    @extend_schema(
+        responses={(200, "application/zip"): bytes},
+        description="The evidence bundle (zip) of PROTOCOL.md §5: a party's, or support's with "
+        "an open case on the conversation (`?why=` required, logged). Others get 404.",
+    )
+    def get(self, request: Request, conversation_id: str) -> HttpResponse:
+        user = _user(request)
+        try:
+            bundle = evidence_export_for_party(user=user, conversation_id=conversation_id)
+        except ApplicationError as refused:
+            not_a_party = refused.code in (ErrorCode.NOT_MEMBER, ErrorCode.NOT_FOUND)
+            # Staff without MFA learn what everyone else does: nothing (404).
+            support = IsStaffMember().has_permission(request, self) and mfa_totp_enabled(user=user)
+            if not not_a_party or not support:
+                raise
+            bundle = cases.conversation_evidence_for_staff(
+                staff=user, conversation_id=conversation_id, why=request.query_params.get("why", "")
+            )
         return evidence_response(bundle)
 
 

@@ -352,6 +352,26 @@ def case_evidence_export(*, staff: User, case_id: int, why: str) -> EvidenceBund
     return evidence_export_for_staff(staff=staff, conversation_id=conversation_id)
 
 
+def conversation_evidence_for_staff(
+    *, staff: User, conversation_id: str, why: str
+) -> EvidenceBundle:
+    """PROTOCOL.md §2's one evidence URL, as support staff reach it: the bundle through the
+    newest open case on the conversation, audited like ``case_evidence_export``."""
+    staff_required(user=staff)
+    try:
+        conversation = uuid.UUID(str(conversation_id))
+    except ValueError as exc:
+        raise ApplicationError(ErrorCode.NOT_FOUND, "No such conversation.") from exc
+    case = (
+        Case.objects.filter(conversation_id=conversation, status=Case.Status.OPEN)
+        .order_by("-opened_at", "-pk")
+        .first()
+    )
+    if case is None:
+        raise ApplicationError(ErrorCode.NOT_FOUND, "No open case on this conversation.")
+    return case_evidence_export(staff=staff, case_id=case.pk, why=why)
+
+
 @transaction.atomic
 def case_chat_file(*, staff: User, case_id: int, file_id: str, why: str) -> FileDelivery:
     """One file of the case's conversation, whole, for support staff while the case is open:

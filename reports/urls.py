@@ -21,6 +21,11 @@ urlpatterns = [
         name="api-case-evidence",
     ),
     path(
+        "conversations/<str:conversation_id>/evidence/",
+        case_api.ConversationEvidenceView.as_view(),
+        name="api-evidence",
+    ),
+    path(
         "staff/cases/<int:case_id>/files/<str:file_id>/",
         case_api.CaseChatFileView.as_view(),
         name="api-case-chat-file",

@@ -81,3 +81,39 @@ def test_staff_export_for_an_open_case_is_audited(
     closed = client_of(staff).get(url, {"why": "again"})
     assert (closed.status_code, closed.json()["error"]["code"]) == (409, "closed")
     assert EvidenceAccess.objects.count() == 1
+
+
+def test_staff_with_an_open_case_export_at_the_conversations_own_url(
+    conversation: Conversation, buyer: User, provider: User, outsider: User
+) -> None:
+    # given support staff with MFA, and no case on the conversation yet
+    staff = UserFactory(username="sam", is_support=True)
+    TOTP.activate(staff, "JBSWY3DPEHPK3PXP")
+    url = f"/api/conversations/{conversation.pk}/evidence/"
+    no_case = client_of(staff).get(url, {"why": "curious"})
+    assert (no_case.status_code, no_case.json()["error"]["code"]) == (404, "not_found")
+    # when a report opens a case, support exports at PROTOCOL.md's one URL, with a reason
+    append_many(conversation, [provider], 1)
+    report = report_submit(
+        reporter=buyer,
+        target={"type": "message", "conversation": str(conversation.pk), "seq": 2},
+        reason="spam",
+    )
+    refused = client_of(staff).get(url)
+    response = client_of(staff).get(url, {"why": "Checking the reported message"})
+    # then only the one with a reason is served, whole, and logged with the case
+    assert (refused.status_code, refused.json()["error"]["code"]) == (400, "invalid")
+    assert response.status_code == 200
+    assert verify_bundle(response.content).events == 2
+    [access] = EvidenceAccess.objects.all()
+    assert (access.staff, access.case_id, access.why) == (
+        staff,
+        report.case_id,
+        "Evidence bundle: Checking the reported message",
+    )
+    # and a member who is no party still learns nothing, as does a malformed id
+    outsider_answer = client_of(outsider).get(url, {"why": "x"})
+    assert outsider_answer.status_code == 404
+    bad_id = client_of(staff).get("/api/conversations/not-an-id/evidence/", {"why": "x"})
+    assert (bad_id.status_code, bad_id.json()["error"]["code"]) == (404, "not_found")
+    assert EvidenceAccess.objects.count() == 1
