@@ -132,6 +132,9 @@ ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/300s/key"}
 LOGIN_REDIRECT_URL = "/"
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Chatbox"
+# A code is taken for one 30 s step either side of now (RFC 6238 §5.2): a phone's clock a few
+# seconds off, or a code typed as its step ends, still signs in. A used code is not taken twice.
+MFA_TOTP_TOLERANCE = 1
 # E-mail: printed on the console unless EMAIL_URL names a server (smtp+tls://user:pw@host:587).
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 EMAIL_BACKEND = EMAIL_CONFIG["EMAIL_BACKEND"]

@@ -11,21 +11,18 @@ from allauth.account.models import EmailAddress
 from allauth.mfa import app_settings
 from allauth.mfa.models import Authenticator
 from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
-from allauth.mfa.totp.internal.auth import TOTP, format_hotp_value, hotp_value
+from allauth.mfa.totp.internal.auth import TOTP
 from django.test import Client
 from pytest_django.fixtures import Settings as SettingsWrapper
 
 from accounts.models import User
+from tests.accounts.totp import current_code, wrong_code
 from tests.factories import PASSWORD, UserFactory
 from tests.services import cache_clear_own
 
 pytestmark = pytest.mark.django_db
 
 SECRET = "JBSWY3DPEHPK3PXP"
-
-
-def _current_code(secret: str) -> str:
-    return format_hotp_value(hotp_value(secret, int(time.time()) // app_settings.TOTP_PERIOD))
 
 
 def _key(message: Any) -> str:
@@ -224,7 +221,7 @@ def test_totp_setup_with_a_code_from_the_returned_secret_turns_mfa_on(client: Cl
     # when
     activated = client.post(
         "/api/account/mfa/totp/activate/",
-        {"code": _current_code(secret), "password": PASSWORD},
+        {"code": current_code(secret), "password": PASSWORD},
         content_type="application/json",
     )
     # then
@@ -244,7 +241,7 @@ def test_a_wrong_password_activates_nothing(client: Client) -> None:
     # when it is activated with a right code but without the account's password
     activated = client.post(
         "/api/account/mfa/totp/activate/",
-        {"code": _current_code(secret), "password": "not the password"},
+        {"code": current_code(secret), "password": "not the password"},
         content_type="application/json",
     )
     # then
@@ -258,7 +255,7 @@ def test_a_wrong_code_activates_nothing_and_the_setup_stays_pending(client: Clie
     user = UserFactory(username="bea")
     client.force_login(user)
     secret = client.post("/api/account/mfa/totp/").json()["secret"]
-    wrong = "000000" if _current_code(secret) != "000000" else "111111"
+    wrong = wrong_code(secret)
     # when
     response = client.post(
         "/api/account/mfa/totp/activate/",
@@ -273,7 +270,7 @@ def test_a_wrong_code_activates_nothing_and_the_setup_stays_pending(client: Clie
     # when: the right code for the same pending secret
     right = client.post(
         "/api/account/mfa/totp/activate/",
-        {"code": _current_code(secret), "password": PASSWORD},
+        {"code": current_code(secret), "password": PASSWORD},
         content_type="application/json",
     )
     # then
@@ -287,7 +284,7 @@ def test_activation_without_a_pending_secret_activates_nothing(client: Client) -
     # when
     response = client.post(
         "/api/account/mfa/totp/activate/",
-        {"code": _current_code(SECRET), "password": PASSWORD},
+        {"code": current_code(SECRET), "password": PASSWORD},
         content_type="application/json",
     )
     # then
@@ -327,17 +324,17 @@ def test_setup_needs_a_signed_in_user(client: Client) -> None:
     assert Authenticator.objects.count() == 0
 
 
-def test_a_member_turns_totp_off_with_a_current_code(client: Client) -> None:
+def test_a_member_turns_totp_off_with_acurrent_code(client: Client) -> None:
     # given
     user = UserFactory(username="bea")
     client.force_login(user)
     secret = client.post("/api/account/mfa/totp/").json()["secret"]
     client.post(
         "/api/account/mfa/totp/activate/",
-        {"code": _current_code(secret), "password": PASSWORD},
+        {"code": current_code(secret), "password": PASSWORD},
         content_type="application/json",
     )
-    wrong = "000000" if _current_code(secret) != "000000" else "111111"
+    wrong = wrong_code(secret)
     # when
     refused = client.delete(
         "/api/account/mfa/totp/",
@@ -351,7 +348,7 @@ def test_a_member_turns_totp_off_with_a_current_code(client: Client) -> None:
     # when
     response = client.delete(
         "/api/account/mfa/totp/",
-        {"code": _current_code(secret), "password": PASSWORD},
+        {"code": current_code(secret), "password": PASSWORD},
         content_type="application/json",
     )
     # then
@@ -382,7 +379,7 @@ def test_staff_set_up_totp_over_the_api_then_pass_the_staff_api_and_cannot_turn_
     secret = client.post("/api/account/mfa/totp/").json()["secret"]
     activated = client.post(
         "/api/account/mfa/totp/activate/",
-        {"code": _current_code(secret), "password": PASSWORD},
+        {"code": current_code(secret), "password": PASSWORD},
         content_type="application/json",
     )
     ping = client.get("/api/staff/ping/")
@@ -392,7 +389,7 @@ def test_staff_set_up_totp_over_the_api_then_pass_the_staff_api_and_cannot_turn_
     # when
     off = client.delete(
         "/api/account/mfa/totp/",
-        {"code": _current_code(secret), "password": PASSWORD},
+        {"code": current_code(secret), "password": PASSWORD},
         content_type="application/json",
     )
     # then

@@ -2,23 +2,17 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
-from allauth.mfa import app_settings
 from allauth.mfa.models import Authenticator
-from allauth.mfa.totp.internal.auth import TOTP, format_hotp_value, hotp_value
+from allauth.mfa.totp.internal.auth import TOTP
 from django.test import Client
 
+from tests.accounts.totp import current_code, wrong_code
 from tests.factories import PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db
 
 SECRET = "JBSWY3DPEHPK3PXP"
-
-
-def _current_code(secret: str) -> str:
-    return format_hotp_value(hotp_value(secret, int(time.time()) // app_settings.TOTP_PERIOD))
 
 
 def test_staff_without_totp_are_sent_to_mfa_setup_from_admin(client: Client) -> None:
@@ -88,7 +82,9 @@ def test_api_login_of_an_account_with_totp_needs_the_code(client: Client) -> Non
     # when
     without = client.post("/api/auth/login/", credentials, content_type="application/json")
     wrong = client.post(
-        "/api/auth/login/", {**credentials, "code": "000000"}, content_type="application/json"
+        "/api/auth/login/",
+        {**credentials, "code": wrong_code(SECRET)},
+        content_type="application/json",
     )
     # then
     assert (without.status_code, without.json()["error"]["code"]) == (401, "mfa_code_required")
@@ -97,7 +93,7 @@ def test_api_login_of_an_account_with_totp_needs_the_code(client: Client) -> Non
     # when
     right = client.post(
         "/api/auth/login/",
-        {**credentials, "code": _current_code(SECRET)},
+        {**credentials, "code": current_code(SECRET)},
         content_type="application/json",
     )
     # then
