@@ -12,6 +12,7 @@ import secrets
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 from config import secrets as local_secrets
 
@@ -105,6 +106,12 @@ else:
     # Health checks drop a connection the server closed before it is used again.
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=600)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # DATABASE_SERVER_SIDE_BINDING=1 sends parameters apart from the statement; measured A/B
+    # in the bench it made no difference (docs/performance.md), so psycopg's default stays.
+    DATABASES["default"]["OPTIONS"] = {
+        **DATABASES["default"].get("OPTIONS", {}),
+        "server_side_binding": env.bool("DATABASE_SERVER_SIDE_BINDING", default=False),
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 
@@ -182,19 +189,30 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 REDIS_URL = env.str("REDIS_URL", default="")
 KEY_PREFIX = env.str("KEY_PREFIX", default="chatbox")
 
+# channels-redis's two layers (docs/performance.md compares them). The pub/sub layer, the
+# default, pushes each group message to the processes listening; the core layer keeps a queue
+# per channel in Redis, which every receive polls.
+CHANNEL_LAYER_CONFIGS = {
+    "pubsub": {
+        "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+        "CONFIG": {"hosts": [REDIS_URL], "prefix": f"{KEY_PREFIX}:asgi"},
+    },
+    "core": {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {
+            # redis-py's default socket timeout (5 s) equals channels-redis's blocking
+            # receive (5 s): an idle socket's receive could time out and kill it.
+            "hosts": [{"address": REDIS_URL, "socket_timeout": 30}],
+            "prefix": f"{KEY_PREFIX}:asgi",
+            "capacity": 1000,
+        },
+    },
+}
+CHANNEL_LAYER = env.str("CHANNEL_LAYER", default="pubsub")
+if CHANNEL_LAYER not in CHANNEL_LAYER_CONFIGS:
+    raise ImproperlyConfigured(f"CHANNEL_LAYER is pubsub or core, not {CHANNEL_LAYER!r}")
 if REDIS_URL:
-    CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {
-                # redis-py's default socket timeout (5 s) equals channels-redis's blocking
-                # receive (5 s): an idle socket's receive could time out and kill it.
-                "hosts": [{"address": REDIS_URL, "socket_timeout": 30}],
-                "prefix": f"{KEY_PREFIX}:asgi",
-                "capacity": 1000,
-            },
-        }
-    }
+    CHANNEL_LAYERS = {"default": CHANNEL_LAYER_CONFIGS[CHANNEL_LAYER]}
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
