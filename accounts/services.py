@@ -44,21 +44,29 @@ PHONE_CODE_TTL = timedelta(minutes=10)
 PHONE_CODE_MAX_ATTEMPTS = 5
 
 
-def standing_require(*, user: User, doing: str) -> None:
-    """Refuse a write by a suspended or banned member, reading the standing fresh (an action
-    applies to the very next request or frame): a suspended member reads, but does not send,
-    bid, invoice or post. ``doing`` names the write in the message ("send", "bid", …)."""
-    current = User.objects.only("standing", "suspended_until").get(pk=user.pk)
-    if current.is_banned:
-        raise ApplicationError(AccountErrorCode.BANNED, "This account is banned.")
-    if current.is_suspended:
-        until = current.suspended_until
+def standing_refusal(*, user: User, doing: str) -> ApplicationError | None:
+    """Why ``user`` (as read from the database just now) may not write, or None: a suspended
+    member reads, but does not send, bid, invoice or post. ``doing`` names the write in the
+    message ("send", "bid", …)."""
+    if user.is_banned:
+        return ApplicationError(AccountErrorCode.BANNED, "This account is banned.")
+    if user.is_suspended:
+        until = user.suspended_until
         ends = f" The suspension ends {until.isoformat()}." if until else ""
-        raise ApplicationError(
+        return ApplicationError(
             AccountErrorCode.SUSPENDED,
             f"Your account is suspended: you can read but not {doing}.{ends}",
             {"until": until.isoformat() if until else None},
         )
+    return None
+
+
+def standing_require(*, user: User, doing: str) -> None:
+    """Refuse a write by a suspended or banned member, reading the standing fresh (an action
+    applies to the very next request or frame)."""
+    current = User.objects.only("standing", "suspended_until").get(pk=user.pk)
+    if refusal := standing_refusal(user=current, doing=doing):
+        raise refusal
 
 
 @transaction.atomic

@@ -8,10 +8,12 @@ twice between replay and live, and a notice the channel layer dropped is made up
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -20,17 +22,22 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
 from accounts.models import User
-from chatbox import realtime, selectors, services
+from chatbox import group_commit, realtime, selectors, services
 from chatbox.checkpoints import checkpoint_document, checkpoint_latest
 from chatbox.errors import ApplicationError, ErrorCode
 from chatbox.frames import frame_validate
 from chatbox.models import Conversation, Event
 from chatbox.presenters import messages_present
-from chatbox.ratelimit import send_allowed
+from chatbox.ratelimit import send_budget_spend
 
 logger = logging.getLogger(__name__)
 
 HISTORY_PAGE = 200
+# Sends one socket may have waiting for their ack; the send budget (CHATBOX_SEND_RATE) is far
+# below, this only bounds what a client that never waits can queue.
+SENDS_IN_FLIGHT = 100
+# The websocket's "internal error" close code (RFC 6455).
+CLOSE_INTERNAL_ERROR = 1011
 
 
 @database_sync_to_async
@@ -59,10 +66,7 @@ def _page_after(
 def _budgeted(user: User, service: Callable[..., Event], **fields: Any) -> Event:
     """Spend one send of the user's budget, then call ``service``: one thread hop, and the
     cache's round trips never block the event loop."""
-    if not send_allowed(user_id=user.pk):
-        raise ApplicationError(
-            ErrorCode.RATE_LIMITED, "You are sending too fast; wait a few seconds."
-        )
+    send_budget_spend(user_id=user.pk)
     return service(**fields)
 
 
@@ -85,6 +89,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
     # conversation id -> the last seq delivered on this socket
     delivered: dict[uuid.UUID, int]
     typing_sent_at: dict[uuid.UUID, float]
+    # Sends waiting for their group commit, in the order they came; their acks leave in it.
+    unacked: deque[tuple[asyncio.Future[Event], uuid.UUID]]
+    acks_lock: asyncio.Lock
+    acks_flushing: set[asyncio.Task[None]]
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -102,6 +110,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.user = fresh
         self.delivered = {}
         self.typing_sent_at = {}
+        self.unacked = deque()
+        self.acks_lock = asyncio.Lock()
+        self.acks_flushing = set()
         await self.channel_layer.group_add(realtime.user_group(fresh.pk), self.channel_name)
         await database_sync_to_async(services.connection_open)(
             user=fresh, channel_name=self.channel_name
@@ -110,6 +121,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def disconnect(self, code: int) -> None:
         if not hasattr(self, "user"):
             return
+        # Nobody is left to ack; a send already queued is stored all the same, and the
+        # client's resend after reconnecting is acked with its seq.
+        for stored, _ in self.unacked:
+            stored.cancel()
+        for flushing in list(self.acks_flushing):
+            flushing.cancel()
         for conversation_id in list(self.delivered):
             await self.channel_layer.group_discard(
                 realtime.conversation_group(conversation_id), self.channel_name
@@ -127,11 +144,14 @@ class ChatConsumer(AsyncWebsocketConsumer):
             fields = frame_validate(frame)
             await getattr(self, f"on_{frame['type']}")(fields)
         except ApplicationError as error:
-            await self._send_frame(
-                {"type": "error", "code": error.code, "message": error.message, "ref": ref}
-            )
-            if error.code == ErrorCode.BANNED:
-                await self.close(code=realtime.CLOSE_BANNED)
+            await self._send_error(error, ref)
+
+    async def _send_error(self, error: ApplicationError, ref: str | None) -> None:
+        await self._send_frame(
+            {"type": "error", "code": error.code, "message": error.message, "ref": ref}
+        )
+        if error.code == ErrorCode.BANNED:
+            await self.close(code=realtime.CLOSE_BANNED)
 
     def _parse(self, text_data: str | None, bytes_data: bytes | None) -> dict[str, Any]:
         if text_data is None:
@@ -201,15 +221,63 @@ class ChatConsumer(AsyncWebsocketConsumer):
         )
 
     async def on_send(self, fields: dict[str, Any]) -> None:
-        event = await _budgeted(
-            self.user,
-            services.message_send,
-            conversation_id=fields["conversation"],
-            sender=self.user,
-            client_id=fields["client_id"],
-            body=fields["body"],
+        """Queue the message for the next group commit and go on reading frames and notices;
+        the ``ack`` follows once it is stored (``_acks_flush``). Waiting here would let the
+        notices of a busy sender's conversations pile up behind its own sends."""
+        if len(self.unacked) >= SENDS_IN_FLIGHT:
+            raise ApplicationError(
+                ErrorCode.RATE_LIMITED,
+                f"{SENDS_IN_FLIGHT} sends are waiting for their ack; wait for them.",
+            )
+        stored = group_commit.message_send(
+            services.SendRequest(
+                conversation_id=fields["conversation"],
+                sender=self.user,
+                client_id=fields["client_id"],
+                body=fields["body"],
+            )
         )
-        await self._ack(event.conversation_id, fields["client_id"], event.seq)
+        self.unacked.append((stored, fields["client_id"]))
+        stored.add_done_callback(self._acks_due)
+
+    def _acks_due(self, stored: asyncio.Future[Event]) -> None:
+        if stored.cancelled():  # the socket is going away
+            return
+        flushing = asyncio.ensure_future(self._acks_flush())
+        self.acks_flushing.add(flushing)
+        flushing.add_done_callback(self.acks_flushing.discard)
+
+    async def _acks_flush(self) -> None:
+        """Answer every send whose group commit is over, in the order the sends came: an
+        ``ack``, or the ``error`` that refused it."""
+        async with self.acks_lock:
+            while self.unacked and self.unacked[0][0].done():
+                stored, client_id = self.unacked.popleft()
+                if stored.cancelled():
+                    continue
+                failure = stored.exception()
+                if isinstance(failure, ApplicationError):
+                    await self._send_error(failure, str(client_id))
+                elif failure is not None:
+                    logger.error("a send failed", exc_info=failure)
+                    await self.close(code=CLOSE_INTERNAL_ERROR)
+                    return
+                else:
+                    event = stored.result()
+                    await self._ack(event.conversation_id, client_id, event.seq)
+
+    async def _acks_before(self, messages: list[dict[str, Any]]) -> None:
+        """One's own message comes after its ``ack``: wait for the acks of the sends among
+        ``messages`` (committed already, or they would not be here) and send them first."""
+        mine = {
+            message["client_id"]
+            for message in messages
+            if (message["sender"] or {}).get("id") == self.user.pk
+        }
+        waiting = [stored for stored, client_id in self.unacked if str(client_id) in mine]
+        if waiting:
+            await asyncio.wait(waiting)
+            await self._acks_flush()
 
     async def on_edit(self, fields: dict[str, Any]) -> None:
         event = await _budgeted(
@@ -280,8 +348,17 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def chat_event(self, message: dict[str, Any]) -> None:
         conversation_id = uuid.UUID(message["conversation"])
-        if message["seq"] > self.delivered.get(conversation_id, message["seq"]):
-            await self._replay(conversation_id, as_history=False)
+        delivered = self.delivered.get(conversation_id)
+        if delivered is None or message["seq"] <= delivered:
+            return
+        # The notice follows on from this socket's mark: its ready-made frames are exactly
+        # what is missing. Otherwise (a notice lost or overtaken) the database says.
+        if message.get("first") == delivered + 1 and (frames := realtime.notice_frames(message)):
+            for frame in frames:
+                await self.send(text_data=frame)
+            self.delivered[conversation_id] = message["seq"]
+            return
+        await self._replay(conversation_id, as_history=False)
 
     async def chat_typing(self, message: dict[str, Any]) -> None:
         conversation_id = uuid.UUID(message["conversation"])
@@ -345,6 +422,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
                     }
                 )
             elif not as_history:
+                if self.unacked:
+                    await self._acks_before(messages)
                 for message in messages:
                     await self._send_frame({"type": "message", **message})
             sent_any = True

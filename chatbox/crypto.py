@@ -8,13 +8,16 @@ copied to another row fails to open.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 import nacl.bindings
+import nacl.encoding
 import nacl.exceptions
+import nacl.hash
 import nacl.secret
 import nacl.utils
 from django.conf import settings
@@ -218,6 +221,38 @@ def blob_rewrap(
         wrapped_key=_blob_key_wrap(master, purpose=purpose, subject=subject, data_key=data_key),
         ciphertext=sealed.ciphertext,
     )
+
+
+# -- notices: what one server process tells the others through the channel layer -----------
+
+# The channel layer (Redis) is outside the record's encryption at rest like any other store:
+# a notice that carries message text is sealed with a key every process derives from the
+# master key ring, and names the master key it came from.
+_NOTICE_PERSON = b"chatbox-notice"
+
+
+@functools.lru_cache(maxsize=8)
+def _notice_key(master: MasterKey) -> bytes:
+    return nacl.hash.blake2b(
+        b"", key=master.key, person=_NOTICE_PERSON, digest_size=32, encoder=nacl.encoding.RawEncoder
+    )
+
+
+def notice_seal(*, subject: str, plaintext: bytes) -> tuple[str, bytes]:
+    """``plaintext`` sealed for the other processes, bound to ``subject`` (what it is about);
+    returns the master key's id with the ciphertext."""
+    master = key_ring().primary
+    aad = canonical({"purpose": "notice", "subject": subject})
+    return master.id, bytes(nacl.secret.Aead(_notice_key(master)).encrypt(plaintext, aad))
+
+
+def notice_open(*, subject: str, kek_id: str, ciphertext: bytes) -> bytes:
+    master = key_ring().get(kek_id)
+    aad = canonical({"purpose": "notice", "subject": subject})
+    try:
+        return nacl.secret.Aead(_notice_key(master)).decrypt(ciphertext, aad)
+    except nacl.exceptions.CryptoError as exc:
+        raise CryptoError(f"the notice about {subject} did not open") from exc
 
 
 # -- files: a stream of chunks under the conversation's data key -----------------------------

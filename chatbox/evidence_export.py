@@ -39,7 +39,8 @@ from chatbox.evidence import FORMAT
 from chatbox.files import file_bytes, file_locked_for
 from chatbox.models import ChatFile, Checkpoint, Conversation, Event, Participant
 from chatbox.selectors import membership
-from chatbox.services import data_keys, event_document, event_payload, masked_kinds
+from chatbox.services import data_keys, event_document, event_payload
+from chatbox.shapes import masked_kinds
 
 logger = logging.getLogger(__name__)
 

@@ -6,13 +6,12 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from chatbox import contacts
 from chatbox.canonical import rfc3339
-from chatbox.cautions import buyer_cautions
 from chatbox.display import render_html
 from chatbox.files import file_message_data
 from chatbox.models import Conversation, Event, Participant
-from chatbox.services import data_keys, event_payload, masked_kinds
+from chatbox.services import data_keys, event_payload
+from chatbox.shapes import masked_kinds, message_shape, sender_cautions, text_masked
 
 HIDDEN_BY_SUPPORT = "This message was hidden by support."
 REMOVED_BY_SUPPORT = "This message was removed by support."
@@ -83,40 +82,15 @@ def messages_present(*, conversation_id: uuid.UUID, events: list[Event]) -> list
             payload, data["redacted"] = {"body": REMOVED_BY_SUPPORT}, True
         elif event.hidden_at is not None:
             payload, data["hidden"] = {"body": HIDDEN_BY_SUPPORT}, True
-        elif event.sender_id in buyers and (cautions := _cautions(payload, event)):
+        elif event.sender_id in buyers and (cautions := sender_cautions(payload, event.sender)):
             data["cautions"] = cautions
         if event.kind == Event.Kind.FILE and event.hidden_at is None and not event.redacted_at:
             data.update(file_message_data(event=event, payload=payload))
-        body, html, redactions = _masked(payload, hide)
+        body, html, redactions = text_masked(payload, hide)
         presented.append(
             message_shape(event=event, body=body, html=html, data=data, redactions=redactions)
         )
     return presented
-
-
-def _masked(
-    payload: dict[str, Any], hide: frozenset[contacts.Kind]
-) -> tuple[str, str, list[dict[str, Any]]]:
-    """The body and HTML a viewer sees: the spans of hidden kinds replaced by placeholders (the
-    HTML made again from the masked text), and what was replaced."""
-    body: str = payload.get("body", "")
-    html: str = payload.get("html", render_html(body) if body else "")
-    spans = [
-        contacts.Span(start, end, contacts.Kind(kind))
-        for start, end, kind in payload.get("spans", [])
-    ]
-    if not any(span.kind in hide for span in spans):
-        return body, html, []
-    masked, redactions = contacts.mask(body, spans, kinds=hide)
-    return masked, render_html(masked), redactions
-
-
-def _cautions(payload: dict[str, Any], event: Event) -> list[str]:
-    """What a provider should be careful about in a buyer's message (``chatbox.cautions``)."""
-    if event.sender is None or not payload.get("body"):
-        return []
-    spans = [contacts.Span(a, b, contacts.Kind(kind)) for a, b, kind in payload.get("spans", [])]
-    return buyer_cautions(payload["body"], event.sender, spans)
 
 
 def record_present(*, conversation_id: uuid.UUID) -> list[dict[str, Any]]:
@@ -149,27 +123,3 @@ def record_present(*, conversation_id: uuid.UUID) -> list[dict[str, Any]]:
             }
         )
     return record
-
-
-def message_shape(
-    *,
-    event: Event,
-    body: str,
-    html: str,
-    data: dict[str, Any],
-    redactions: list[dict[str, Any]] | None = None,
-) -> dict[str, Any]:
-    return {
-        "conversation": str(event.conversation_id),
-        "seq": event.seq,
-        "kind": event.kind,
-        "sender": {"id": event.sender.pk, "name": event.sender.name} if event.sender else None,
-        "body": body,
-        "html": html,
-        "created_at": rfc3339(event.created_at),
-        "client_id": str(event.client_id) if event.client_id else None,
-        "hash": event.hash,
-        "prev": event.prev,
-        "redactions": redactions or [],
-        "data": data,
-    }

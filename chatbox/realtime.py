@@ -1,12 +1,16 @@
 """The one door to the channel layer. Every push leaves from here, and only after commit.
 
-The channel layer carries ids and small facts, never message text: a consumer that hears of
-a new event reads it from the database and presents it to its own viewer.
+The channel layer carries ids and small facts, never message text in the clear. A notice of
+new events says "seqs F..L exist"; a notice of new text messages also carries their
+``message`` frames sealed (``chatbox.crypto.notice_seal``), made once by the writer: a socket
+whose mark is just before F sends them as they are, any other reads what it lacks from the
+database (``chatbox.consumers``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import uuid
 import weakref
@@ -17,6 +21,8 @@ from typing import Any
 from asgiref.sync import SyncToAsync, async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
+
+from chatbox import crypto
 
 logger = logging.getLogger(__name__)
 
@@ -98,6 +104,49 @@ def event_published(*, conversation_id: uuid.UUID, seq: int) -> None:
         conversation_group(conversation_id),
         {"type": "chat.event", "conversation": str(conversation_id), "seq": seq},
     )
+
+
+def _notice_subject(conversation: str, first: int, last: int) -> str:
+    return f"events {first}..{last} of {conversation}"
+
+
+def events_published(
+    *, conversation_id: uuid.UUID, first: int, last: int, frames: list[dict[str, Any]]
+) -> None:
+    """Announce events ``first``..``last`` with the ``message`` frame of each, sealed."""
+    conversation = str(conversation_id)
+    text = "\n".join(json.dumps(frame, separators=(",", ":")) for frame in frames)
+    kek_id, sealed = crypto.notice_seal(
+        subject=_notice_subject(conversation, first, last), plaintext=text.encode()
+    )
+    publish_on_commit(
+        conversation_group(conversation_id),
+        {
+            "type": "chat.event",
+            "conversation": conversation,
+            "first": first,
+            "seq": last,
+            "kek": kek_id,
+            "frames": sealed,
+        },
+    )
+
+
+def notice_frames(message: dict[str, Any]) -> list[str] | None:
+    """The ``message`` frames (JSON text, one per event) a ``chat.event`` notice carries, or
+    None when it carries none or they do not open (a key this process does not hold)."""
+    if "frames" not in message:
+        return None
+    subject = _notice_subject(message["conversation"], message["first"], message["seq"])
+    try:
+        text = crypto.notice_open(
+            subject=subject, kek_id=message["kek"], ciphertext=message["frames"]
+        )
+    except crypto.CryptoError:
+        logger.warning("a notice about %s did not open; reading the database instead", subject)
+        return None
+    # json.dumps escapes newlines inside strings: a raw one only ever separates two frames.
+    return text.decode().split("\n")
 
 
 def close_user_sockets(*, user_id: int, code: int = CLOSE_UNAUTHENTICATED) -> None:

@@ -7,21 +7,23 @@ before, however many processes write at once.
 
 from __future__ import annotations
 
+import copy
+import logging
 import os
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Required, TypedDict, Unpack
 
 from django.apps import apps
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
 from accounts.models import User
-from accounts.services import standing_require
+from accounts.services import standing_refusal, standing_require
 from chatbox import checkpoints, contacts, crypto, realtime
 from chatbox.canonical import (
     EVENT_FORMAT_VERSION,
@@ -41,6 +43,9 @@ from chatbox.models import (
     Participant,
     SealedFile,
 )
+from chatbox.shapes import masked_kinds, text_message_present
+
+logger = logging.getLogger(__name__)
 
 # -- the chain -------------------------------------------------------------------------------
 
@@ -103,88 +108,109 @@ def event_payload(*, event: Event, keys: dict[int, bytes]) -> dict[str, Any]:
     )
 
 
-def _append(
-    *,
-    conversation: Conversation,
-    kind: str,
-    sender: User | None,
-    body: str,
-    data: dict[str, Any] | None = None,
-    client_id: uuid.UUID | None = None,
-    target_seq: int | None = None,
-    spans: Sequence[contacts.Span] = (),
-    files: Sequence[dict[str, Any]] = (),
-) -> Event:
-    """Append one event. Precondition: the caller holds ``conversation``'s row lock.
+class EventContent(TypedDict, total=False):
+    """What a new event says; the chain adds its place (``seq``, ``prev``, time, hash).
 
     ``spans``: the contact details in ``body``; sealed with it (never stored in the clear), so
     that what a viewer sees can be masked without scanning the text again.
     ``files``: ``[{"sha256", "size", "name"}]`` of the files the event carries; hashed into the
     chain and sealed with the body (PROTOCOL.md §5), never stored in the clear."""
-    if conversation.shredded_at is not None:
-        raise ApplicationError(
-            ErrorCode.CLOSED, "This conversation's record was destroyed at the end of retention."
-        )
+
+    kind: Required[str]
+    sender: Required[User | None]
+    body: Required[str]
+    data: dict[str, Any] | None
+    client_id: uuid.UUID | None
+    target_seq: int | None
+    spans: Sequence[contacts.Span]
+    files: Sequence[dict[str, Any]]
+
+
+def _event_build(
+    *, conversation: Conversation, data_key: bytes, **content: Unpack[EventContent]
+) -> tuple[Event, dict[str, Any]]:
+    """The next event of ``conversation``, hashed into its chain and sealed, not saved yet;
+    with its sealed payload. Moves ``conversation``'s head (in memory) to the new event.
+    Precondition: the caller holds the conversation's row lock and saves what this returns,
+    in order, in the same transaction."""
+    kind, sender, body = content["kind"], content["sender"], content["body"]
+    data = content.get("data") or {}
+    spans, files = content.get("spans", ()), content.get("files", ())
     now = timezone.now()
     seq = conversation.head_seq + 1
     salt = os.urandom(32)
     commit = body_commitment(salt=salt, body=body)
-    data = data or {}
-    document = event_document(
-        conversation_id=conversation.pk,
-        seq=seq,
-        prev=conversation.head_hash,
-        kind=kind,
-        actor=sender.pk if sender else None,
-        ts=rfc3339(now),
-        body=body,
-        salt=salt.hex(),
-        body_commit=commit,
-        files=list(files),
-        data=data,
+    digest = event_hash(
+        event_document(
+            conversation_id=conversation.pk,
+            seq=seq,
+            prev=conversation.head_hash,
+            kind=kind,
+            actor=sender.pk if sender else None,
+            ts=rfc3339(now),
+            body=body,
+            salt=salt.hex(),
+            body_commit=commit,
+            files=list(files),
+            data=data,
+        )
     )
-    digest = event_hash(document)
-    key_version = conversation.key_version
-    ciphertext = crypto.payload_seal(
-        data_key=data_keys(conversation_id=conversation.pk)[key_version],
-        conversation_id=str(conversation.pk),
-        seq=seq,
-        sender_id=sender.pk if sender else None,
-        key_version=key_version,
-        payload={
-            "body": body,
-            "salt": salt.hex(),
-            "html": render_html(body),
-            **({"spans": [[sp.start, sp.end, str(sp.kind)] for sp in spans]} if spans else {}),
-            **({"files": list(files)} if files else {}),
-        },
-    )
-    event = Event.objects.create(
+    payload = {
+        "body": body,
+        "salt": salt.hex(),
+        "html": render_html(body),
+        **({"spans": [[sp.start, sp.end, str(sp.kind)] for sp in spans]} if spans else {}),
+        **({"files": list(files)} if files else {}),
+    }
+    event = Event(
         conversation=conversation,
         seq=seq,
         kind=kind,
         sender=sender,
-        client_id=client_id,
-        target_seq=target_seq,
+        client_id=content.get("client_id"),
+        target_seq=content.get("target_seq"),
         data=data,
-        key_version=key_version,
-        ciphertext=ciphertext,
+        key_version=conversation.key_version,
+        ciphertext=crypto.payload_seal(
+            data_key=data_key,
+            conversation_id=str(conversation.pk),
+            seq=seq,
+            sender_id=sender.pk if sender else None,
+            key_version=conversation.key_version,
+            payload=payload,
+        ),
         body_commit=commit,
         prev=conversation.head_hash,
         hash=digest,
         created_at=now,
         fingerprint=_fingerprint(body) if kind == Event.Kind.TEXT else "",
     )
-    # Conditional on the head we read: a second writer that got past the lock would fail here.
-    moved = Conversation.objects.filter(pk=conversation.pk, head_seq=conversation.head_seq).update(
-        head_seq=seq, head_hash=digest, last_activity_at=now
-    )
-    if moved != 1:
-        raise RuntimeError(f"conversation {conversation.pk} head moved while locked")
     conversation.head_seq, conversation.head_hash = seq, digest
     conversation.last_activity_at = now
-    realtime.event_published(conversation_id=conversation.pk, seq=seq)
-    if seq % checkpoints.CHECKPOINT_INTERVAL == 0:
+    return event, payload
+
+
+def _shredded_refuse(conversation: Conversation) -> None:
+    if conversation.shredded_at is not None:
+        raise ApplicationError(
+            ErrorCode.CLOSED, "This conversation's record was destroyed at the end of retention."
+        )
+
+
+def _append(*, conversation: Conversation, **content: Unpack[EventContent]) -> Event:
+    """Append one event (``_event_build``) and announce it. Precondition: the caller holds
+    ``conversation``'s row lock."""
+    _shredded_refuse(conversation)
+    head_before = conversation.head_seq
+    event, _ = _event_build(
+        conversation=conversation,
+        data_key=data_keys(conversation_id=conversation.pk)[conversation.key_version],
+        **content,
+    )
+    event.save(force_insert=True)
+    _heads_move([(conversation, head_before)])
+    realtime.event_published(conversation_id=conversation.pk, seq=event.seq)
+    if event.seq % checkpoints.CHECKPOINT_INTERVAL == 0:
         checkpoints.checkpoint_make(conversation=conversation)
     return event
 
@@ -204,18 +230,27 @@ def _locked_conversation(conversation_id: uuid.UUID | str) -> Conversation:
         raise ApplicationError(ErrorCode.NOT_FOUND, "No such conversation.") from exc
 
 
+def _not_member() -> ApplicationError:
+    return ApplicationError(ErrorCode.NOT_MEMBER, "You are not a member of this conversation.")
+
+
 def _require_member(conversation: Conversation, user: User) -> Participant:
     participant = Participant.objects.filter(conversation=conversation, user=user).first()
     if participant is None:
-        raise ApplicationError(ErrorCode.NOT_MEMBER, "You are not a member of this conversation.")
+        raise _not_member()
     return participant
+
+
+def _open_require(conversation: Conversation) -> None:
+    if conversation.closed_at is not None:
+        raise ApplicationError(ErrorCode.CLOSED, "This conversation is closed.")
+    _shredded_refuse(conversation)
 
 
 def _require_writer(conversation: Conversation, user: User) -> None:
     """The writer's standing is read fresh: a suspension applies to the very next frame."""
     standing_require(user=user, doing="send")
-    if conversation.closed_at is not None:
-        raise ApplicationError(ErrorCode.CLOSED, "This conversation is closed.")
+    _open_require(conversation)
 
 
 def _validated_body(body: str) -> str:
@@ -309,32 +344,260 @@ def participant_add(*, conversation_id: uuid.UUID, user: User, role: str) -> Par
 # -- messages --------------------------------------------------------------------------------
 
 
-@transaction.atomic
+@dataclass(frozen=True)
+class SendRequest:
+    """One text message to store: what a ``send`` frame asks for."""
+
+    conversation_id: uuid.UUID | str
+    sender: User
+    client_id: uuid.UUID
+    body: str
+
+
 def message_send(
     *, conversation_id: uuid.UUID | str, sender: User, client_id: uuid.UUID, body: str
 ) -> Event:
     """Store a text message; a repeated ``client_id`` returns the stored event, creating nothing."""
-    body = _validated_body(body)
-    conversation = _locked_conversation(conversation_id)
-    _require_member(conversation, sender)
-    if stored := _already_stored(conversation, sender, client_id):
-        return stored
-    _require_writer(conversation, sender)
-    spans = contacts.scan(body)
-    event = _append(
-        conversation=conversation,
-        kind=Event.Kind.TEXT,
-        sender=sender,
-        body=body,
-        client_id=client_id,
-        spans=spans,
+    (result,) = messages_send(
+        requests=[
+            SendRequest(
+                conversation_id=conversation_id, sender=sender, client_id=client_id, body=body
+            )
+        ]
     )
-    _contact_attempt_note(conversation, sender, spans, sent=True)
-    # One's own message is read: it never counts as unread for the sender.
-    Participant.objects.filter(conversation=conversation, user=sender).update(
-        last_read_seq=event.seq
+    if isinstance(result, Exception):
+        raise result
+    return result
+
+
+def messages_send(*, requests: Sequence[SendRequest]) -> list[Event | Exception]:
+    """Store many text messages at once (group commit), each as ``message_send`` would; the
+    result of each request in order: its event, or the error that refused it. A refused
+    request does not hold back the others.
+
+    The batch is one transaction whose statements do not grow with its size
+    (docs/performance.md). Should it fail for a reason no check foresaw (a constraint), each
+    request is stored again on its own, so that only the bad one fails."""
+    try:
+        return _messages_store(requests)
+    except Exception:
+        if len(requests) == 1:
+            raise
+        logger.exception("a batch of %d sends failed; storing them one by one", len(requests))
+    results: list[Event | Exception] = []
+    for request in requests:
+        try:
+            results.extend(_messages_store([request]))
+        except Exception as exc:
+            results.append(exc)
+    return results
+
+
+def _conversation_pk(conversation_id: uuid.UUID | str) -> uuid.UUID:
+    try:
+        return uuid.UUID(str(conversation_id))
+    except ValueError as exc:
+        raise ApplicationError(ErrorCode.NOT_FOUND, "No such conversation.") from exc
+
+
+@transaction.atomic
+def _messages_store(requests: Sequence[SendRequest]) -> list[Event | Exception]:
+    """``messages_send`` in one transaction: lock every conversation of the batch, check each
+    request as ``message_send`` does (body, conversation, membership, a repeated
+    ``client_id``, standing, closed), append the accepted ones in order, write them with a
+    handful of statements, announce each conversation's new events with their frames."""
+    results: list[Event | Exception | None] = [None] * len(requests)
+    wanted: dict[int, uuid.UUID] = {}
+    for index, request in enumerate(requests):
+        try:
+            _validated_body(request.body)
+            wanted[index] = _conversation_pk(request.conversation_id)
+        except ApplicationError as error:
+            results[index] = error
+    # Locked in one order, so that two processes' batches never wait on each other in a circle.
+    conversations = {
+        conversation.pk: conversation
+        for conversation in Conversation.objects.select_for_update()
+        .filter(pk__in=set(wanted.values()))
+        .order_by("pk")
+    }
+    heads_before = {pk: conversation.head_seq for pk, conversation in conversations.items()}
+    participants = {
+        (participant.conversation_id, participant.user_id): participant
+        for participant in Participant.objects.filter(conversation_id__in=list(conversations)).only(
+            "conversation_id", "user_id", "role", "last_read_seq"
+        )
+    }
+    # What the checks, the frames and the cautions read of a sender, and no more.
+    senders = {
+        user.pk: user
+        for user in User.objects.filter(pk__in={r.sender.pk for r in requests}).only(
+            "display_name",
+            "username",
+            "standing",
+            "suspended_until",
+            "date_joined",
+            "phone_verified_at",
+            "id_verified_at",
+        )
+    }
+    stored: dict[tuple[uuid.UUID, int | None, uuid.UUID | None], Event] = {
+        (event.conversation_id, event.sender_id, event.client_id): event
+        for event in Event.objects.filter(
+            conversation_id__in=list(conversations), client_id__in={r.client_id for r in requests}
+        )
+    }
+    wrapped = {
+        (key.conversation_id, key.version): key
+        for key in ConversationKey.objects.filter(conversation_id__in=list(conversations))
+    }
+    appended: dict[uuid.UUID, list[tuple[Event, dict[str, Any]]]] = {}
+    readers: dict[int, Participant] = {}
+    attempts: list[ContactAttempt] = []
+    for index, conversation_pk in wanted.items():
+        request = requests[index]
+        conversation = conversations.get(conversation_pk)
+        participant = participants.get((conversation_pk, request.sender.pk))
+        key = (conversation_pk, request.sender.pk, request.client_id)
+        try:
+            if conversation is None:
+                raise ApplicationError(ErrorCode.NOT_FOUND, "No such conversation.")
+            if participant is None:
+                raise _not_member()
+            if key in stored:
+                results[index] = stored[key]
+                continue
+            sender = senders[request.sender.pk]
+            if refusal := standing_refusal(user=sender, doing="send"):
+                raise refusal
+            _open_require(conversation)
+        except ApplicationError as error:
+            results[index] = error
+            continue
+        spans = contacts.scan(request.body)
+        event, payload = _event_build(
+            conversation=conversation,
+            data_key=_data_key_unwrap(wrapped[(conversation_pk, conversation.key_version)]),
+            kind=Event.Kind.TEXT,
+            sender=sender,
+            body=request.body,
+            client_id=request.client_id,
+            spans=spans,
+        )
+        results[index] = stored[key] = event
+        appended.setdefault(conversation_pk, []).append((event, payload))
+        # One's own message is read: it never counts as unread for the sender.
+        participant.last_read_seq = event.seq
+        readers[participant.pk] = participant
+        if attempt := _contact_attempt(conversation, sender, spans, sent=True):
+            attempts.append(attempt)
+    if appended:
+        Event.objects.bulk_create([event for events in appended.values() for event, _ in events])
+        _heads_move([(conversations[pk], heads_before[pk]) for pk in appended])
+        _read_marks_move(list(readers.values()))
+        ContactAttempt.objects.bulk_create(attempts)
+        buyers = {
+            key
+            for key, participant in participants.items()
+            if participant.role == Participant.Role.BUYER
+        }
+        for conversation_pk, events in appended.items():
+            _text_events_publish(conversations[conversation_pk], events, buyers)
+    return [result for result in results if result is not None]
+
+
+def _heads_move(moved: Sequence[tuple[Conversation, int]]) -> None:
+    """Write the heads of conversations ``_event_build`` moved, each conditional on the head
+    it was read at (``(conversation, head_seq before)``): a second writer that got past the
+    row lock would fail here. One statement on PostgreSQL, however many conversations."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                """UPDATE chatbox_conversation AS c
+                       SET head_seq = v.head_seq, head_hash = v.head_hash,
+                           last_activity_at = v.last_activity_at
+                      FROM unnest(%s::uuid[], %s::bigint[], %s::bigint[], %s::text[],
+                                  %s::timestamptz[])
+                           AS v(id, before, head_seq, head_hash, last_activity_at)
+                     WHERE c.id = v.id AND c.head_seq = v.before""",
+                [
+                    [conversation.pk for conversation, _ in moved],
+                    [before for _, before in moved],
+                    [conversation.head_seq for conversation, _ in moved],
+                    [conversation.head_hash for conversation, _ in moved],
+                    [conversation.last_activity_at for conversation, _ in moved],
+                ],
+            )
+            count = cursor.rowcount
+    else:
+        count = sum(
+            Conversation.objects.filter(pk=conversation.pk, head_seq=before).update(
+                head_seq=conversation.head_seq,
+                head_hash=conversation.head_hash,
+                last_activity_at=conversation.last_activity_at,
+            )
+            for conversation, before in moved
+        )
+    if count != len(moved):
+        raise RuntimeError("a conversation's head moved while locked")
+
+
+def _read_marks_move(participants: Sequence[Participant]) -> None:
+    """Write the ``last_read_seq`` of ``participants``; one statement on PostgreSQL."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                """UPDATE chatbox_participant AS p SET last_read_seq = v.seq
+                      FROM unnest(%s::bigint[], %s::bigint[]) AS v(id, seq)
+                     WHERE p.id = v.id""",
+                [[p.pk for p in participants], [p.last_read_seq for p in participants]],
+            )
+        return
+    for participant in participants:
+        Participant.objects.filter(pk=participant.pk).update(
+            last_read_seq=participant.last_read_seq
+        )
+
+
+def _data_key_unwrap(key: ConversationKey) -> bytes:
+    return crypto.data_key_unwrap(
+        wrapped=crypto.WrappedKey(key.kek_id, bytes(key.wrapped)),
+        conversation_id=str(key.conversation_id),
+        version=key.version,
     )
-    return event
+
+
+def _text_events_publish(
+    conversation: Conversation,
+    events: list[tuple[Event, dict[str, Any]]],
+    buyers: set[tuple[uuid.UUID, int]],
+) -> None:
+    """Announce new text events with the ``message`` frames every member sees (the same for
+    all: masking follows the conversation, cautions the sender; ``buyers`` holds the
+    ``(conversation, user)`` of every buyer), and sign a checkpoint where one is due."""
+    hide = masked_kinds(conversation)
+    realtime.events_published(
+        conversation_id=conversation.pk,
+        first=events[0][0].seq,
+        last=events[-1][0].seq,
+        frames=[
+            {
+                "type": "message",
+                **text_message_present(
+                    event=event,
+                    payload=payload,
+                    hide=hide,
+                    from_buyer=(conversation.pk, event.sender_id) in buyers,
+                ),
+            }
+            for event, payload in events
+        ],
+    )
+    for event, _ in events:
+        if event.seq % checkpoints.CHECKPOINT_INTERVAL == 0:
+            signed = copy.copy(conversation)
+            signed.head_seq, signed.head_hash = event.seq, event.hash
+            checkpoints.checkpoint_make(conversation=signed)
 
 
 def _own_live_message(conversation: Conversation, user: User, seq: int) -> Event:
@@ -373,7 +636,8 @@ def message_edit(
         data={"target": seq},
         spans=spans,
     )
-    _contact_attempt_note(conversation, editor, spans, sent=True)
+    if attempt := _contact_attempt(conversation, editor, spans, sent=True):
+        attempt.save()
     return event
 
 
@@ -402,36 +666,15 @@ def message_delete(
 # -- contact details (PROTOCOL.md §4) ----------------------------------------------------------
 
 
-# Contact details hidden until a contract is funded. A plain link (a portfolio, a reference) is
-# detected but shown: PROTOCOL.md §4 hides messenger links, which the detector reports as
-# handles, not the web.
-CONTACT_KINDS = frozenset(
-    {contacts.Kind.PHONE, contacts.Kind.EMAIL, contacts.Kind.HANDLE, contacts.Kind.PAYMENT}
-)
-
-
-def masked_kinds(conversation: Conversation) -> frozenset[contacts.Kind]:
-    """What is hidden in the conversation now: contact details until a contract on it is
-    funded, off-platform payment details always."""
-    if conversation.contacts_unlocked_at is None:
-        return CONTACT_KINDS
-    return frozenset({contacts.Kind.PAYMENT})
-
-
-def _contact_attempt_note(
+def _contact_attempt(
     conversation: Conversation, user: User, spans: Sequence[contacts.Span], *, sent: bool
-) -> list[contacts.Span]:
-    """Record a fraud signal when something in a text is (or would be) hidden; the kinds only.
-    Returns the spans that are hidden."""
-    hidden = [span for span in spans if span.kind in masked_kinds(conversation)]
-    if hidden:
-        ContactAttempt.objects.create(
-            user=user,
-            conversation=conversation,
-            kinds=sorted({str(span.kind) for span in hidden}),
-            sent=sent,
-        )
-    return hidden
+) -> ContactAttempt | None:
+    """The fraud signal (not saved yet) of a text in which something is (or would be)
+    hidden; the kinds only."""
+    hidden = {str(span.kind) for span in spans if span.kind in masked_kinds(conversation)}
+    if not hidden:
+        return None
+    return ContactAttempt(user=user, conversation=conversation, kinds=sorted(hidden), sent=sent)
 
 
 @dataclass(frozen=True)
@@ -447,8 +690,9 @@ def contact_check(*, conversation_id: uuid.UUID | str, user: User, body: str) ->
     body = _validated_body(body)
     conversation = _conversation_of_member(conversation_id, user)
     spans = contacts.scan(body)
-    hidden = _contact_attempt_note(conversation, user, spans, sent=False)
-    masked, redactions = contacts.mask(body, hidden, kinds=masked_kinds(conversation))
+    if attempt := _contact_attempt(conversation, user, spans, sent=False):
+        attempt.save()
+    masked, redactions = contacts.mask(body, spans, kinds=masked_kinds(conversation))
     return ContactCheck(
         redactions=redactions,
         masked=masked,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
@@ -408,8 +408,10 @@ async def test_live_messages_reach_every_subscribed_socket_of_both_parties(
     buyer_laptop = await sockets.subscribed(buyer, conversation)
     buyer_phone = await sockets.subscribed(buyer, conversation)
     provider_socket = await sockets.subscribed(provider, conversation)
-    await settled(buyer_laptop)
-    await settled(buyer_phone)
+    # the provider's coming online reaches the buyer's sockets through the channel layer, on
+    # its own time: wait for it rather than for a pong that may overtake it
+    await receive_until(buyer_laptop, "presence")
+    await receive_until(buyer_phone, "presence")
 
     # when the provider sends a message
     client_id = await send_text(provider_socket, conversation, "Draft is ready")
@@ -658,6 +660,99 @@ async def test_seq_is_gapless_across_senders_and_sockets(
         conversation_id=conversation.pk
     )
     assert (verdict.ok, verdict.events) == (True, 6)
+
+
+async def test_sends_not_waiting_for_acks_are_stored_and_acked_in_the_order_sent(
+    sockets: Sockets, buyer: User, conversation: Conversation
+) -> None:
+    # given a subscribed socket
+    communicator = await sockets.subscribed(buyer, conversation)
+
+    # when it sends its whole budget of 20 messages without waiting for any ack
+    client_ids = [await send_text(communicator, conversation, f"m{n}") for n in range(20)]
+
+    # then the acks come in the order sent with seqs 2..21, and each own message after its ack
+    frames = [await frame_from(communicator) for _ in range(40)]
+    acks = [(f["client_id"], f["seq"]) for f in frames if f["type"] == "ack"]
+    assert acks == list(zip(client_ids, range(2, 22), strict=True))
+    for frame in frames:
+        if frame["type"] == "message":
+            acked_before = [f["seq"] for f in frames[: frames.index(frame)] if f["type"] == "ack"]
+            assert frame["seq"] in acked_before
+    assert message_seqs(frames) == list(range(2, 22))
+    assert [body for _, _, body in await stored_texts(conversation)] == [f"m{n}" for n in range(20)]
+
+
+@database_sync_to_async
+def stored_texts(conversation: Conversation) -> list[tuple[int, int | None, str]]:
+    events = list(Event.objects.filter(conversation=conversation, kind="text").order_by("seq"))
+    shown = messages_present(conversation_id=conversation.pk, events=events)
+    return [(m["seq"], m["sender"]["id"], m["body"]) for m in shown]
+
+
+async def deaf_while(
+    conversation: Conversation, user: User, missed: Callable[[], Awaitable[Any]]
+) -> None:
+    """Run ``missed`` while ``user``'s socket is out of the conversation's group: its notices
+    never reach the socket, as when the channel layer drops them."""
+    layer = get_channel_layer()
+    group = realtime.conversation_group(conversation.pk)
+    channel = await database_sync_to_async(lambda: Connection.objects.get(user=user).channel_name)()
+    await layer.group_discard(group, channel)
+    await missed()
+    await layer.group_add(group, channel)
+
+
+async def test_a_notice_after_a_lost_one_is_made_up_from_the_database(
+    sockets: Sockets, buyer: User, provider: User, conversation: Conversation
+) -> None:
+    # given the buyer's socket, which missed the notices of seq 2 and 3
+    buyer_socket = await sockets.subscribed(buyer, conversation)
+    await deaf_while(
+        conversation,
+        buyer,
+        lambda: asyncio.gather(
+            post(conversation, provider, "two"), post(conversation, provider, "three")
+        ),
+    )
+
+    # when the notice of seq 4 arrives
+    await post(conversation, provider, "four")
+
+    # then the socket reads what it lacks and delivers 2, 3 and 4 once each, in order
+    frames = [await frame_from(buyer_socket) for _ in range(3)]
+    assert await settled(buyer_socket) == []
+    assert [(f["type"], f["seq"], f["body"]) for f in frames] == [
+        ("message", 2, "two"),
+        ("message", 3, "three"),
+        ("message", 4, "four"),
+    ]
+
+
+async def test_a_notice_whose_frames_do_not_open_is_read_from_the_database(
+    sockets: Sockets, buyer: User, provider: User, conversation: Conversation
+) -> None:
+    # given the buyer's socket, which missed the notice of seq 2
+    buyer_socket = await sockets.subscribed(buyer, conversation)
+    await deaf_while(conversation, buyer, lambda: post(conversation, provider, "the real text"))
+
+    # when a notice of seq 2 comes whose frames no key of this server opens
+    await get_channel_layer().group_send(
+        realtime.conversation_group(conversation.pk),
+        {
+            "type": "chat.event",
+            "conversation": str(conversation.pk),
+            "first": 2,
+            "seq": 2,
+            "kek": "kek-unknown",
+            "frames": b"forged",
+        },
+    )
+
+    # then the socket delivers seq 2 as stored, nothing of the forgery
+    message = await frame_from(buyer_socket)
+    assert (message["type"], message["seq"], message["body"]) == ("message", 2, "the real text")
+    assert await settled(buyer_socket) == []
 
 
 async def test_a_body_of_exactly_10000_characters_is_stored(
@@ -921,7 +1016,7 @@ async def test_typing_reaches_the_other_party_only_and_stores_nothing(
     provider_socket = await sockets.subscribed(provider, conversation)
     buyer_socket = await sockets.subscribed(buyer, conversation)
     buyer_phone = await sockets.subscribed(buyer, conversation)
-    await settled(provider_socket)
+    await receive_until(provider_socket, "presence")  # the buyer came online
 
     # when the buyer types
     await buyer_socket.send_json_to({"type": "typing", "conversation": str(conversation.pk)})
@@ -943,7 +1038,7 @@ async def test_typing_again_within_the_interval_is_not_forwarded(
     # given the buyer's typing notice reached the provider
     provider_socket = await sockets.subscribed(provider, conversation)
     buyer_socket = await sockets.subscribed(buyer, conversation)
-    await settled(provider_socket)
+    await receive_until(provider_socket, "presence")  # the buyer came online
     await buyer_socket.send_json_to({"type": "typing", "conversation": str(conversation.pk)})
     assert (await frame_from(provider_socket))["type"] == "typing"
 
@@ -1835,6 +1930,7 @@ async def test_the_channel_layer_carries_no_message_text(
     # given both parties' sockets and a raw listener on the conversation's group
     communicator = await sockets.subscribed(buyer, conversation)
     provider_socket = await sockets.signed_in(provider)
+    await receive_until(communicator, "presence")  # the provider came online
     layer = get_channel_layer()
     listener = await layer.new_channel()
     group = realtime.conversation_group(conversation.pk)
@@ -1843,7 +1939,7 @@ async def test_the_channel_layer_carries_no_message_text(
     # when the buyer sends, edits and types, and the provider reads
     secret, edited = "Wire 900 to IBAN DE89370400440532013000", "Secret plan B"
     await send_text(communicator, conversation, secret)
-    await receive_until(communicator, "message")
+    delivered, _ = await receive_until(communicator, "message")
     await communicator.send_json_to(
         {
             "type": "edit",
@@ -1861,7 +1957,8 @@ async def test_the_channel_layer_carries_no_message_text(
     )
     await settled(provider_socket)
 
-    # then the group carried only ids and small facts: never the text
+    # then the group carried ids and small facts in the clear, never the text; a new text
+    # message's frame only sealed with the notice key
     carried = []
     while True:
         try:
@@ -1875,7 +1972,12 @@ async def test_the_channel_layer_carries_no_message_text(
         ("chat.typing", None),
         ("chat.read", 3),
     ]
-    assert carried[0] == {"type": "chat.event", "conversation": str(conversation.pk), "seq": 2}
+    assert carried[0].keys() == {"type", "conversation", "first", "seq", "kek", "frames"}
+    assert (carried[0]["conversation"], carried[0]["first"]) == (str(conversation.pk), 2)
+    assert carried[1] == {"type": "chat.event", "conversation": str(conversation.pk), "seq": 3}
+    assert [json.loads(frame) for frame in realtime.notice_frames(carried[0]) or []] == [delivered]
     for message in carried:
-        assert secret not in json.dumps(message)
-        assert edited not in json.dumps(message)
+        in_the_clear = {key: value for key, value in message.items() if key != "frames"}
+        assert secret not in json.dumps(in_the_clear)
+        assert edited not in json.dumps(in_the_clear)
+        assert secret.encode() not in message.get("frames", b"")
