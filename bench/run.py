@@ -23,7 +23,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -48,6 +48,7 @@ class Plan:
     storm_pairs: int
     storm_missed: int
     storm_deadline_s: float
+    chatmix_users: tuple[int, ...]
 
 
 FULL = Plan(
@@ -62,6 +63,7 @@ FULL = Plan(
     storm_pairs=500,
     storm_missed=1,
     storm_deadline_s=120.0,
+    chatmix_users=(100, 200, 400, 800, 1600, 3200),
 )
 QUICK = Plan(
     rounds=2,
@@ -75,8 +77,43 @@ QUICK = Plan(
     storm_pairs=25,
     storm_missed=2,
     storm_deadline_s=30.0,
+    chatmix_users=(20, 40),
 )
 LOAD_TIMEOUT = 420.0
+# The chat mix (Mattermost's ceiling method): each user sends about once per 10 s; a step holds
+# while delivery p99 stays within 100 ms, nothing is lost and the server stays under 85 % CPU.
+CHATMIX_SEND_INTERVAL_S = 10.0
+CHATMIX_P99_MS = 100.0
+CHATMIX_CPU_PERCENT = 85.0
+
+
+def chatmix_held(run: dict[str, Any]) -> bool:
+    """Whether a chat-mix step held: delivered in time, nothing lost, CPU to spare."""
+    if "run_failed" in run:
+        return False
+    p99 = run["delivery"]["p99_ms"]
+    return (
+        p99 is not None
+        and p99 <= CHATMIX_P99_MS
+        and run["lost"] == 0
+        and run["undelivered_in_window"] == 0
+        and run["server_cpu_percent"] is not None
+        and run["server_cpu_percent"] <= CHATMIX_CPU_PERCENT
+    )
+
+
+def supported_users(runs: list[dict[str, Any]]) -> int | None:
+    """The largest chat-mix step that held, below the first that did not (steps run in
+    ascending order and stop at the first failure); None when no step ran."""
+    steps = [run for run in runs if run["workload"] == "chatmix"]
+    if not steps:
+        return None
+    held = 0
+    for run in sorted(steps, key=lambda run: run["users"]):
+        if not chatmix_held(run):
+            break
+        held = run["users"]
+    return held
 
 
 def log(text: str) -> None:
@@ -143,18 +180,24 @@ class Bench:
         self.postgres_pid = procstat.postmaster_pid()
         self.redis_pid = redis_pid()
 
-    def prepare(self) -> None:
+    def prepare(self, kinds: Sequence[str]) -> None:
         plan = self.plan
         pairs = {f"throughput-{r}": plan.throughput_pairs for r in range(plan.rounds)}
         pairs["latency"] = plan.latency_pairs
-        for kind in ("ours", "naive"):
+        # bare borrows naive's fixtures (it ignores the sessions)
+        needed = {"naive" if kind == "bare" else kind for kind in kinds}
+        for kind in [kind for kind in ("ours", "naive") if kind in needed]:
             started = time.perf_counter()
             out = self.workdir / f"fixtures-{kind}.json"
-            storm = {"storm": plan.storm_pairs} if kind == "ours" else {}
-            fixtures_make(kind, pairs=pairs | storm, idle=plan.idle_sockets, out=out)
+            own = (
+                {"storm": plan.storm_pairs, "chatmix": max(plan.chatmix_users) // 2}
+                if kind == "ours"
+                else {}
+            )
+            fixtures_make(kind, pairs=pairs | own, idle=plan.idle_sockets, out=out)
             self.fixtures[kind] = json.loads(out.read_text())
             log(f"fixtures for {kind} in {time.perf_counter() - started:.1f}s")
-        self.fixtures["bare"] = self.fixtures["naive"]  # bare ignores the sessions
+        self.fixtures["bare"] = self.fixtures.get("naive", {})
 
     def spec(self, server: Server, workload: str, **extra: Any) -> dict[str, Any]:
         fixtures = self.fixtures[server.kind]
@@ -204,6 +247,25 @@ class Bench:
             warmup=plan.warmup_s,
             duration=plan.duration_s,
         )
+
+    def chatmix(self) -> list[dict[str, Any]]:
+        """Ours under the chat mix, stepped up until a step does not hold."""
+        plan = self.plan
+        steps = []
+        for users in plan.chatmix_users:
+            run = self.run(
+                "ours",
+                "latency",
+                pairs=self.fixtures["ours"]["sets"]["chatmix"][: users // 2],
+                rate=users / CHATMIX_SEND_INTERVAL_S,
+                warmup=plan.warmup_s,
+                duration=plan.duration_s,
+            )
+            run.update(workload="chatmix", users=users, held=chatmix_held(run))
+            steps.append(run)
+            if not run["held"]:
+                break
+        return steps
 
     def idle(self, kind: str) -> dict[str, Any]:
         return self.run(
@@ -305,8 +367,11 @@ def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
         "p99_ms_1to1_half_load": ours["half_load_p99_ms"],
         "idle_kb_per_conn": ours["idle_kb_per_conn"],
         "connections_per_s": ours["connections_per_s"],
-        # The chat-mix step-up is not built yet (docs/performance.md): no number is claimed.
-        "supported_users": None,
+        "supported_users": supported_users(runs),
+        # Whether a step failed: if none did, supported_users is only the largest step tried.
+        "chatmix_ceiling_found": any(
+            not run["held"] for run in runs if run["workload"] == "chatmix"
+        ),
         # Only when every client caught up: a p99 over the survivors would flatter a collapse.
         "reconnect_p99_s": storm[0]["time_to_caught_up"]["p99_s"]
         if storm and storm[0]["not_caught_up"] == 0
@@ -367,8 +432,15 @@ def main() -> None:
     parser.add_argument(
         "--workloads",
         nargs="*",
-        default=["throughput", "latency", "idle", "storm"],
-        choices=["throughput", "latency", "idle", "storm"],
+        default=["throughput", "latency", "chatmix", "idle", "storm"],
+        choices=["throughput", "latency", "chatmix", "idle", "storm"],
+    )
+    parser.add_argument(
+        "--servers",
+        nargs="*",
+        default=list(KINDS),
+        choices=KINDS,
+        help="a subset, to look at one server while working on it (the summary needs all three)",
     )
     args = parser.parse_args()
     plan = QUICK if args.quick else FULL
@@ -387,10 +459,11 @@ def main() -> None:
     runs: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="chatbox-bench-") as workdir:
         bench = Bench(plan, Path(workdir))
-        bench.prepare()
+        kinds = [kind for kind in KINDS if kind in args.servers]
+        bench.prepare(kinds)
         if "throughput" in args.workloads:
             for round_index in range(plan.rounds):
-                for kind in KINDS:
+                for kind in kinds:
                     run = bench.throughput(kind, round_index)
                     runs.append(run)
                     log_run(
@@ -404,12 +477,22 @@ def main() -> None:
         if "latency" in args.workloads:
             peaks = [r["msgs_per_s"] for r in runs if r["kind"] == "ours" and "msgs_per_s" in r]
             rate = round(statistics.median(peaks) / 2, 1) if peaks else 50.0
-            for kind in KINDS:
+            for kind in kinds:
                 run = bench.latency(kind, rate)
                 runs.append(run)
                 log_run(run, lambda r: f"at {rate} msgs/s: {r['delivery']}, lost {r['lost']}")
+        if "chatmix" in args.workloads and "ours" in kinds:
+            for run in bench.chatmix():
+                runs.append(run)
+                log_run(
+                    run,
+                    lambda r: (
+                        f"{r['users']} users: delivery {r['delivery']}, "
+                        f"CPU {r['server_cpu_percent']}%, lost {r['lost']}, held {r['held']}"
+                    ),
+                )
         if "idle" in args.workloads:
-            for kind in KINDS:
+            for kind in kinds:
                 run = bench.idle(kind)
                 runs.append(run)
                 log_run(
@@ -419,7 +502,7 @@ def main() -> None:
                         f"{r['connections_per_s']} conn/s, errors {r['errors']}"
                     ),
                 )
-        if "storm" in args.workloads:
+        if "storm" in args.workloads and "ours" in kinds:
             run = bench.storm()
             runs.append(run)
             log_run(run, lambda r: f"{r['time_to_caught_up']}, lost {r['lost']}, {r['failed']}")

@@ -12,6 +12,7 @@ the ASGI middleware of ``config.bodylimit`` would see a 1 GB upload only once it
 
 from __future__ import annotations
 
+import gc
 import logging
 from typing import Any
 from urllib.parse import unquote
@@ -129,12 +130,26 @@ class BodyLimitedHTTPFactory(HTTPFactory):
         return protocol
 
 
+def gc_tune() -> None:
+    """Keep the cyclic garbage collector's pauses out of message latency.
+
+    What was loaded at start (Django, the app, the libraries) lives as long as the process:
+    frozen, a full collection no longer walks it. Collections of the youngest objects start
+    after 50,000 allocations instead of 700. In the bench's chat mix the delivery p99 of 400
+    users fell from 95 to 206 ms to 33 to 62 ms (docs/performance.md), the pauses having been the
+    tail. Called once the server listens, before any connection."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 100)
+
+
 class ChatboxServer(Server):
     def listen_success(self, port: Any) -> None:
         # The factories exist by now and no connection has been made: protocols copy their
         # options from them, and HTTP channels their request class, when they connect.
         self.ws_factory.setProtocolOptions(failByDrop=False)
         self.http_factory.__class__ = BodyLimitedHTTPFactory
+        gc_tune()
         super().listen_success(port)
 
 

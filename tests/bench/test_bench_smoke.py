@@ -1,9 +1,10 @@
-"""The load process's accounting (bench.load) on known inputs: pure functions, no server."""
+"""The bench's accounting (bench.load, bench.run) on known inputs: pure functions, no server."""
 
 from __future__ import annotations
 
 from bench.load import Tally, delays, latency_summary, lost_messages, percentile
 from bench.procstat import CpuSample, cpu_delta
+from bench.run import chatmix_held, supported_users
 
 
 def test_percentile_is_nearest_rank():
@@ -72,3 +73,30 @@ def test_cpu_delta_per_process_group():
         "redis": 0.0,
         "machine": 2.0,
     }
+
+
+def _step(users: int, p99: float | None, *, lost: int = 0, cpu: float = 40.0) -> dict:
+    return {
+        "workload": "chatmix",
+        "users": users,
+        "delivery": {"p99_ms": p99},
+        "lost": lost,
+        "undelivered_in_window": 0,
+        "server_cpu_percent": cpu,
+    }
+
+
+def test_a_chatmix_step_holds_only_in_time_without_loss_and_with_cpu_to_spare():
+    assert chatmix_held(_step(100, 99.9)) is True
+    assert chatmix_held(_step(100, 100.1)) is False
+    assert chatmix_held(_step(100, 20.0, lost=1)) is False
+    assert chatmix_held(_step(100, 20.0, cpu=85.1)) is False
+    assert chatmix_held(_step(100, None)) is False
+    assert chatmix_held({**_step(100, 20.0), "run_failed": "did not start"}) is False
+
+
+def test_supported_users_is_the_last_step_before_the_first_that_failed():
+    steps = [_step(400, 150.0), _step(100, 30.0), _step(200, 60.0), _step(800, 20.0)]
+    assert supported_users([{"workload": "throughput"}, *steps]) == 200
+    assert supported_users([_step(100, 500.0)]) == 0
+    assert supported_users([{"workload": "latency"}]) is None
