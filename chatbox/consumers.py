@@ -17,6 +17,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
@@ -95,6 +96,16 @@ class ChatConsumer(AsyncWebsocketConsumer):
     acks_flushing: set[asyncio.Task[None]]
 
     # -- lifecycle ---------------------------------------------------------------------------
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        """Channels' dispatch, less its ``aclose_old_connections()`` before every message: that
+        is a hop to the process's one database thread, so every frame and every notice of every
+        socket would wait behind the batch being stored there. Each database call here goes
+        through ``database_sync_to_async``, which closes stale connections itself."""
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
     async def connect(self) -> None:
         user = self.scope.get("user")
@@ -354,6 +365,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
         # The notice follows on from this socket's mark: its ready-made frames are exactly
         # what is missing. Otherwise (a notice lost or overtaken) the database says.
         if message.get("first") == delivered + 1 and (frames := realtime.notice_frames(message)):
+            if self.unacked:  # the notice may come before the acks of this socket's own sends
+                await self._acks_before([json.loads(frame) for frame in frames])
             for frame in frames:
                 await self.send(text_data=frame)
             self.delivered[conversation_id] = message["seq"]

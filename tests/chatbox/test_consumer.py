@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -22,6 +24,7 @@ from channels.db import database_sync_to_async
 from channels.layers import channel_layers, get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
+from django.db import connection, transaction
 from django.test import Client
 from django.utils import timezone
 
@@ -32,11 +35,14 @@ from chatbox.models import Connection, Conversation, Event, Participant
 from chatbox.presenters import messages_present
 from reports.services import account_ban
 from tests.factories import UserFactory, conversation_between
+from tests.services import require_postgres
 from tests.ws import receive_until, subscribe, ws_connect
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 TIMEOUT = 5
+# How long a test holds a row lock at most; it lets go as soon as the test is done with it.
+LOCK_TIMEOUT = 30
 
 
 # -- support ---------------------------------------------------------------------------------
@@ -681,6 +687,56 @@ async def test_sends_not_waiting_for_acks_are_stored_and_acked_in_the_order_sent
             assert frame["seq"] in acked_before
     assert message_seqs(frames) == list(range(2, 22))
     assert [body for _, _, body in await stored_texts(conversation)] == [f"m{n}" for n in range(20)]
+
+
+@contextmanager
+def conversation_locked(conversation: Conversation) -> Iterator[None]:
+    """Hold the conversation's row lock from a connection of another thread, as a long
+    transaction elsewhere would; the process's sends to it wait until the block ends."""
+    locked, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        try:
+            with transaction.atomic():
+                Conversation.objects.select_for_update().get(pk=conversation.pk)
+                locked.set()
+                release.wait(timeout=LOCK_TIMEOUT)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        assert locked.wait(timeout=LOCK_TIMEOUT)
+        yield
+    finally:
+        release.set()
+        holder.join()
+
+
+async def test_a_send_beyond_100_waiting_for_their_ack_is_refused_at_once(
+    sockets: Sockets, buyer: User, conversation: Conversation, settings: Any
+) -> None:
+    require_postgres()  # select_for_update does nothing on SQLite
+    settings.CHATBOX_SEND_RATE = "1000/10"  # the budget is not what is tested here
+    communicator = await sockets.subscribed(buyer, conversation)
+    with conversation_locked(conversation):
+        # given 100 sends waiting for their ack, stuck behind the lock
+        client_ids = [await send_text(communicator, conversation, f"m{n}") for n in range(100)]
+
+        # when the socket sends a 101st
+        extra = await send_text(communicator, conversation, "one too many")
+
+        # then it is refused at once, while the database is still busy with the others
+        assert without_message(await frame_from(communicator)) == error("rate_limited", extra)
+
+    # and once the lock goes, the 100 are stored and acked in the order sent; the 101st is not
+    frames = [await frame_from(communicator) for _ in range(200)]
+    acks = [(f["client_id"], f["seq"]) for f in frames if f["type"] == "ack"]
+    assert acks == list(zip(client_ids, range(2, 102), strict=True))
+    assert [body for _, _, body in await stored_texts(conversation)] == [
+        f"m{n}" for n in range(100)
+    ]
 
 
 @database_sync_to_async
