@@ -47,6 +47,16 @@ def _fresh_user(user_id: int) -> User | None:
 
 
 @database_sync_to_async
+def _connection_open(user_id: int, channel_name: str) -> User | None:
+    """The user as stored now, and the socket recorded unless they are gone or banned: one
+    thread hop for the whole of a connect."""
+    user = User.objects.filter(pk=user_id).first()
+    if user is not None and not user.is_banned:
+        services.connection_open(user=user, channel_name=channel_name)
+    return user
+
+
+@database_sync_to_async
 def _conversation_of_member(user: User, conversation_id: str) -> Conversation:
     """The conversation, for a member; ``not_found`` / ``not_member`` otherwise."""
     return selectors.conversation_for_member(user=user, conversation_id=conversation_id)
@@ -72,14 +82,14 @@ def _budgeted(user: User, service: Callable[..., Event], **fields: Any) -> Event
 
 
 @database_sync_to_async
-def _latest_checkpoint(conversation_id: uuid.UUID) -> dict[str, Any] | None:
+def _conversation_state(
+    conversation_id: uuid.UUID,
+) -> tuple[dict[str, Any] | None, set[int], dict[int, int]]:
+    """What a new subscriber is told after its replay, in one thread hop: the latest signed
+    checkpoint, who is online and how far each member has read."""
     latest = checkpoint_latest(conversation_id=conversation_id)
-    return checkpoint_document(latest) if latest else None
-
-
-@database_sync_to_async
-def _conversation_state(conversation_id: uuid.UUID) -> tuple[set[int], dict[int, int]]:
     return (
+        checkpoint_document(latest) if latest else None,
         selectors.online_user_ids(conversation_id=conversation_id),
         selectors.read_marks(conversation_id=conversation_id),
     )
@@ -109,14 +119,20 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def connect(self) -> None:
         user = self.scope.get("user")
-        fresh = await _fresh_user(user.pk) if user is not None and user.is_authenticated else None
         # Close codes need an accepted socket: a refusal before accept is a bare HTTP 403.
         await self.accept()
-        if fresh is None:
+        if user is None or not user.is_authenticated:
             await self.close(code=realtime.CLOSE_UNAUTHENTICATED)
             return
-        if fresh.is_banned:
-            await self.close(code=realtime.CLOSE_BANNED)
+        # Join the user's group before reading their standing again: a ban from now on closes
+        # this socket through the group, and one from before is read below.
+        group = realtime.user_group(user.pk)
+        await self.channel_layer.group_add(group, self.channel_name)
+        fresh = await _connection_open(user.pk, self.channel_name)
+        if fresh is None or fresh.is_banned:
+            await self.channel_layer.group_discard(group, self.channel_name)
+            gone = fresh is None
+            await self.close(code=realtime.CLOSE_UNAUTHENTICATED if gone else realtime.CLOSE_BANNED)
             return
         self.user = fresh
         self.delivered = {}
@@ -124,10 +140,6 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.unacked = deque()
         self.acks_lock = asyncio.Lock()
         self.acks_flushing = set()
-        await self.channel_layer.group_add(realtime.user_group(fresh.pk), self.channel_name)
-        await database_sync_to_async(services.connection_open)(
-            user=fresh, channel_name=self.channel_name
-        )
 
     async def disconnect(self, code: int) -> None:
         if not hasattr(self, "user"):
@@ -201,16 +213,16 @@ class ChatConsumer(AsyncWebsocketConsumer):
         )
         self.delivered[conversation_id] = fields["after"]
         await self._replay(conversation_id, as_history=True)
+        checkpoint, online, marks = await _conversation_state(conversation_id)
         await self._send_frame(
             {
                 "type": "subscribed",
                 "conversation": str(conversation_id),
                 "head": self.delivered[conversation_id],
                 # The latest signed checkpoint, for the client to keep (docs/evidence.md).
-                "checkpoint": await _latest_checkpoint(conversation_id),
+                "checkpoint": checkpoint,
             }
         )
-        online, marks = await _conversation_state(conversation_id)
         for user_id in sorted(online - {self.user.pk}):
             await self._send_frame({"type": "presence", "user": {"id": user_id}, "online": True})
         for user_id, seq in sorted(marks.items()):
