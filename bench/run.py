@@ -5,10 +5,13 @@
    workload (``bench.fixtures``), one for ours and one for the naive baseline.
 3. Runs each workload from a separate load process (``bench.load``) against each server,
    started fresh for the run (``bench.server``):
-   - throughput, closed loop, alternating ours / naive / bare for ``--rounds`` rounds;
+   - throughput, closed loop, for all three;
    - latency at half of our median peak, the same offered load for all three;
+   - the chat mix, stepped up until a step does not hold, for ours;
    - idle sockets, for all three;
    - a reconnect storm after a restart, for ours (the baselines keep nothing to catch up on).
+   Each workload runs ``--rounds`` rounds (2 by default), alternating the servers within a
+   round: ours, naive, bare, ours, naive, bare.
 4. Writes ``bench/results/latest.json`` and prints a table.
 """
 
@@ -102,18 +105,29 @@ def chatmix_held(run: dict[str, Any]) -> bool:
     )
 
 
+def supported_users_by_round(runs: list[dict[str, Any]]) -> list[int]:
+    """Per chat-mix round, the largest step that held below the first that did not (steps
+    run in ascending order and stop at the first failure)."""
+    rounds: dict[int, list[dict[str, Any]]] = {}
+    for run in runs:
+        if run["workload"] == "chatmix":
+            rounds.setdefault(run.get("round", 0), []).append(run)
+    supported = []
+    for _, steps in sorted(rounds.items()):
+        held = 0
+        for run in sorted(steps, key=lambda run: run["users"]):
+            if not chatmix_held(run):
+                break
+            held = run["users"]
+        supported.append(held)
+    return supported
+
+
 def supported_users(runs: list[dict[str, Any]]) -> int | None:
-    """The largest chat-mix step that held, below the first that did not (steps run in
-    ascending order and stop at the first failure); None when no step ran."""
-    steps = [run for run in runs if run["workload"] == "chatmix"]
-    if not steps:
-        return None
-    held = 0
-    for run in sorted(steps, key=lambda run: run["users"]):
-        if not chatmix_held(run):
-            break
-        held = run["users"]
-    return held
+    """The least of the rounds' supported users: a ceiling held in one round only is not
+    one the server holds. None when no chat-mix step ran."""
+    by_round = supported_users_by_round(runs)
+    return min(by_round) if by_round else None
 
 
 def log(text: str) -> None:
@@ -183,7 +197,7 @@ class Bench:
     def prepare(self, kinds: Sequence[str]) -> None:
         plan = self.plan
         pairs = {f"throughput-{r}": plan.throughput_pairs for r in range(plan.rounds)}
-        pairs["latency"] = plan.latency_pairs
+        pairs |= {f"latency-{r}": plan.latency_pairs for r in range(plan.rounds)}
         # bare borrows naive's fixtures (it ignores the sessions)
         needed = {"naive" if kind == "bare" else kind for kind in kinds}
         for kind in [kind for kind in ("ours", "naive") if kind in needed]:
@@ -237,18 +251,20 @@ class Bench:
         run["round"] = round_index
         return run
 
-    def latency(self, kind: str, rate: float) -> dict[str, Any]:
+    def latency(self, kind: str, rate: float, round_index: int) -> dict[str, Any]:
         plan = self.plan
-        return self.run(
+        run = self.run(
             kind,
             "latency",
-            pairs=self.fixtures[kind]["sets"]["latency"],
+            pairs=self.fixtures[kind]["sets"][f"latency-{round_index}"],
             rate=rate,
             warmup=plan.warmup_s,
             duration=plan.duration_s,
         )
+        run["round"] = round_index
+        return run
 
-    def chatmix(self) -> list[dict[str, Any]]:
+    def chatmix(self, round_index: int) -> list[dict[str, Any]]:
         """Ours under the chat mix, stepped up until a step does not hold."""
         plan = self.plan
         steps = []
@@ -261,22 +277,24 @@ class Bench:
                 warmup=plan.warmup_s,
                 duration=plan.duration_s,
             )
-            run.update(workload="chatmix", users=users, held=chatmix_held(run))
+            run.update(workload="chatmix", users=users, held=chatmix_held(run), round=round_index)
             steps.append(run)
             if not run["held"]:
                 break
         return steps
 
-    def idle(self, kind: str) -> dict[str, Any]:
-        return self.run(
+    def idle(self, kind: str, round_index: int) -> dict[str, Any]:
+        run = self.run(
             kind,
             "idle",
             idle=self.fixtures[kind]["idle"],
             hold=self.plan.idle_hold_s,
             connect_deadline=self.plan.idle_connect_deadline_s,
         )
+        run["round"] = round_index
+        return run
 
-    def storm(self) -> dict[str, Any]:
+    def storm(self, round_index: int) -> dict[str, Any]:
         plan = self.plan
         holder: dict[str, Server] = {"server": server_start("ours")}
         restart_s: list[float] = []
@@ -307,6 +325,7 @@ class Bench:
         result.update(
             kind="ours",
             workload="storm",
+            round=round_index,
             # What the restarted server said last: the first place to look when clients fail.
             server_log_tail="".join(holder["server"].output[-40:]),
             restart_s=round(restart_s[0], 3) if restart_s else None,
@@ -322,6 +341,23 @@ def median(values: list[float | None]) -> float | None:
 
 def ratio(top: float | None, bottom: float | None) -> float | None:
     return round(top / bottom, 3) if top is not None and bottom else None
+
+
+def storm_p99_s(run: dict[str, Any]) -> float | None:
+    """A storm's p99 time to caught up, only when every client caught up: a p99 over the
+    survivors would flatter a collapse."""
+    if "run_failed" in run or run["not_caught_up"] != 0:
+        return None
+    p99: float = run["time_to_caught_up"]["p99_s"]
+    return p99
+
+
+def reconnect_p99_s(storms: list[dict[str, Any]]) -> float | None:
+    """The worst round's p99, and None if any round left a client behind."""
+    p99s = [storm_p99_s(run) for run in storms]
+    if not p99s or None in p99s:
+        return None
+    return max(p99 for p99 in p99s if p99 is not None)
 
 
 def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
@@ -346,18 +382,18 @@ def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
                 [run["other_cpu_percent"] for run in throughput]
             ),
             "closed_loop_ack_p99_ms": median([run["ack_rtt"]["p99_ms"] for run in throughput]),
-            "half_load_offered_msgs_per_s": latency[0]["offered_msgs_per_s"] if latency else None,
-            "half_load_p50_ms": latency[0]["delivery"]["p50_ms"] if latency else None,
-            "half_load_p95_ms": latency[0]["delivery"]["p95_ms"] if latency else None,
-            "half_load_p99_ms": latency[0]["delivery"]["p99_ms"] if latency else None,
-            "idle_kb_per_conn": idle[0]["kb_per_idle_socket"] if idle else None,
-            "connections_per_s": idle[0]["connections_per_s"] if idle else None,
+            "half_load_offered_msgs_per_s": median([r["offered_msgs_per_s"] for r in latency]),
+            "half_load_p50_ms": median([r["delivery"]["p50_ms"] for r in latency]),
+            "half_load_p95_ms": median([r["delivery"]["p95_ms"] for r in latency]),
+            "half_load_p99_ms": median([r["delivery"]["p99_ms"] for r in latency]),
+            "idle_kb_per_conn": median([run["kb_per_idle_socket"] for run in idle]),
+            "connections_per_s": median([run["connections_per_s"] for run in idle]),
             "lost": sum(int(run.get("lost", 0)) for run in runs if run["kind"] == kind),
             "runs": len([run for run in runs if run["kind"] == kind]),
             "failed_runs": len([r for r in runs if r["kind"] == kind and "run_failed" in r]),
         }
     ours, naive, bare = per_kind["ours"], per_kind["naive"], per_kind["bare"]
-    storm = of("ours", "storm")
+    storms = [run for run in runs if run["workload"] == "storm"]
     return {
         "persisted_msgs_per_s": ours["msgs_per_s"],
         "server_cpu_us_per_msg": ours["server_cpu_us_per_msg"],
@@ -368,14 +404,13 @@ def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
         "idle_kb_per_conn": ours["idle_kb_per_conn"],
         "connections_per_s": ours["connections_per_s"],
         "supported_users": supported_users(runs),
+        "supported_users_by_round": supported_users_by_round(runs),
         # Whether a step failed: if none did, supported_users is only the largest step tried.
         "chatmix_ceiling_found": any(
             not run["held"] for run in runs if run["workload"] == "chatmix"
         ),
-        # Only when every client caught up: a p99 over the survivors would flatter a collapse.
-        "reconnect_p99_s": storm[0]["time_to_caught_up"]["p99_s"]
-        if storm and storm[0]["not_caught_up"] == 0
-        else None,
+        "reconnect_p99_s": reconnect_p99_s(storms),
+        "reconnect_p99_s_by_round": [storm_p99_s(run) for run in storms],
         "lost": ours["lost"],
         "by_server": per_kind,
     }
@@ -427,7 +462,7 @@ def table(summary: dict[str, Any]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="a smoke run: seconds per workload")
-    parser.add_argument("--rounds", type=int, help="throughput rounds of ours/naive/bare")
+    parser.add_argument("--rounds", type=int, help="rounds of each workload (default 2)")
     parser.add_argument("--out", type=Path, default=RESULTS / "latest.json")
     parser.add_argument(
         "--workloads",
@@ -477,35 +512,39 @@ def main() -> None:
         if "latency" in args.workloads:
             peaks = [r["msgs_per_s"] for r in runs if r["kind"] == "ours" and "msgs_per_s" in r]
             rate = round(statistics.median(peaks) / 2, 1) if peaks else 50.0
-            for kind in kinds:
-                run = bench.latency(kind, rate)
-                runs.append(run)
-                log_run(run, lambda r: f"at {rate} msgs/s: {r['delivery']}, lost {r['lost']}")
+            for round_index in range(plan.rounds):
+                for kind in kinds:
+                    run = bench.latency(kind, rate, round_index)
+                    runs.append(run)
+                    log_run(run, lambda r: f"at {rate} msgs/s: {r['delivery']}, lost {r['lost']}")
         if "chatmix" in args.workloads and "ours" in kinds:
-            for run in bench.chatmix():
-                runs.append(run)
-                log_run(
-                    run,
-                    lambda r: (
-                        f"{r['users']} users: delivery {r['delivery']}, "
-                        f"CPU {r['server_cpu_percent']}%, lost {r['lost']}, held {r['held']}"
-                    ),
-                )
+            for round_index in range(plan.rounds):
+                for run in bench.chatmix(round_index):
+                    runs.append(run)
+                    log_run(
+                        run,
+                        lambda r: (
+                            f"round {r['round']}, {r['users']} users: delivery {r['delivery']}, "
+                            f"CPU {r['server_cpu_percent']}%, lost {r['lost']}, held {r['held']}"
+                        ),
+                    )
         if "idle" in args.workloads:
-            for kind in kinds:
-                run = bench.idle(kind)
-                runs.append(run)
-                log_run(
-                    run,
-                    lambda r: (
-                        f"{r['sockets']} sockets, {r['kb_per_idle_socket']} KiB each, "
-                        f"{r['connections_per_s']} conn/s, errors {r['errors']}"
-                    ),
-                )
+            for round_index in range(plan.rounds):
+                for kind in kinds:
+                    run = bench.idle(kind, round_index)
+                    runs.append(run)
+                    log_run(
+                        run,
+                        lambda r: (
+                            f"{r['sockets']} sockets, {r['kb_per_idle_socket']} KiB each, "
+                            f"{r['connections_per_s']} conn/s, errors {r['errors']}"
+                        ),
+                    )
         if "storm" in args.workloads and "ours" in kinds:
-            run = bench.storm()
-            runs.append(run)
-            log_run(run, lambda r: f"{r['time_to_caught_up']}, lost {r['lost']}, {r['failed']}")
+            for round_index in range(plan.rounds):
+                run = bench.storm(round_index)
+                runs.append(run)
+                log_run(run, lambda r: f"{r['time_to_caught_up']}, lost {r['lost']}, {r['failed']}")
     report["machine"]["loadavg_after"] = procstat.loadavg()
     report["elapsed_s"] = round(time.perf_counter() - started, 1)
     report["summary"] = summarise(runs)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bench.load import Tally, delays, latency_summary, lost_messages, percentile
 from bench.procstat import CpuSample, cpu_delta
-from bench.run import chatmix_held, supported_users
+from bench.run import chatmix_held, reconnect_p99_s, supported_users, supported_users_by_round
 
 
 def test_percentile_is_nearest_rank():
@@ -75,9 +75,12 @@ def test_cpu_delta_per_process_group():
     }
 
 
-def _step(users: int, p99: float | None, *, lost: int = 0, cpu: float = 40.0) -> dict:
+def _step(
+    users: int, p99: float | None, *, lost: int = 0, cpu: float = 40.0, round_index: int = 0
+) -> dict:
     return {
         "workload": "chatmix",
+        "round": round_index,
         "users": users,
         "delivery": {"p99_ms": p99},
         "lost": lost,
@@ -100,3 +103,21 @@ def test_supported_users_is_the_last_step_before_the_first_that_failed():
     assert supported_users([{"workload": "throughput"}, *steps]) == 200
     assert supported_users([_step(100, 500.0)]) == 0
     assert supported_users([{"workload": "latency"}]) is None
+
+
+def test_supported_users_is_the_least_of_the_rounds():
+    first = [_step(100, 30.0), _step(200, 60.0), _step(400, 150.0)]
+    second = [_step(100, 30.0, round_index=1), _step(200, 120.0, round_index=1)]
+    assert supported_users_by_round([*first, *second]) == [200, 100]
+    assert supported_users([*first, *second]) == 100
+
+
+def _storm(p99: float, *, behind: int = 0) -> dict:
+    return {"workload": "storm", "not_caught_up": behind, "time_to_caught_up": {"p99_s": p99}}
+
+
+def test_the_reconnect_p99_is_the_worst_rounds_and_only_when_every_client_caught_up():
+    assert reconnect_p99_s([_storm(3.5), _storm(4.5)]) == 4.5
+    assert reconnect_p99_s([_storm(3.5), _storm(1.0, behind=1)]) is None
+    assert reconnect_p99_s([_storm(3.5), {"workload": "storm", "run_failed": "no start"}]) is None
+    assert reconnect_p99_s([]) is None
