@@ -103,9 +103,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     # Persistent connections: Channels closes a connection after every database call when
     # CONN_MAX_AGE is 0, and opening one costs more than storing a message (docs/performance.md).
-    # Health checks drop a connection the server closed before it is used again.
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=600)
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # A health check is a SELECT 1 before the first query of every thread hop: 13 % of the
+    # server's samples while sockets connect (docs/performance.md). Without it a connection
+    # PostgreSQL dropped fails the one operation that finds it, and Django then replaces it.
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool(
+        "DATABASE_CONN_HEALTH_CHECKS", default=False
+    )
     # DATABASE_SERVER_SIDE_BINDING=1 sends parameters apart from the statement; measured A/B
     # in the bench it made no difference (docs/performance.md), so psycopg's default stays.
     DATABASES["default"]["OPTIONS"] = {
