@@ -119,16 +119,18 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def connect(self) -> None:
         user = self.scope.get("user")
-        # Close codes need an accepted socket: a refusal before accept is a bare HTTP 403.
-        await self.accept()
         if user is None or not user.is_authenticated:
+            # Close codes need an accepted socket: a refusal before accept is a bare HTTP 403.
+            await self.accept()
             await self.close(code=realtime.CLOSE_UNAUTHENTICATED)
             return
         # Join the user's group before reading their standing again: a ban from now on closes
-        # this socket through the group, and one from before is read below.
+        # this socket through the group, and one from before is read below. The accept comes
+        # after that work, so that admission control (chatbox.admission) counts it.
         group = realtime.user_group(user.pk)
         await self.channel_layer.group_add(group, self.channel_name)
         fresh = await _connection_open(user.pk, self.channel_name)
+        await self.accept()
         if fresh is None or fresh.is_banned:
             await self.channel_layer.group_discard(group, self.channel_name)
             gone = fresh is None

@@ -270,6 +270,8 @@ CHATBOX_MAX_FRAME_BYTES = env.int("CHATBOX_MAX_FRAME_BYTES", default=64 * 1024)
 CHATBOX_SEND_RATE = env.str("CHATBOX_SEND_RATE", default="20/10")  # sends per seconds, per user
 CHATBOX_TYPING_INTERVAL_SECONDS = env.float("CHATBOX_TYPING_INTERVAL_SECONDS", default=2.0)
 CHATBOX_PRESENCE_TTL_SECONDS = env.int("CHATBOX_PRESENCE_TTL_SECONDS", default=120)
+# Sockets one process sets up at a time; more are told to come back later (chatbox.admission).
+CHATBOX_CONNECTS_SETTING_UP = env.int("CHATBOX_CONNECTS_SETTING_UP", default=64)
 # Files in the chat (docs/files.md): the largest upload, refused while it streams in.
 CHATBOX_FILE_MAX_BYTES = env.int("CHATBOX_FILE_MAX_BYTES", default=25 * 1024 * 1024)
 # Retention (docs/retention.md): a conversation whose work is over (no active contract, no open
