@@ -141,6 +141,23 @@ def log_run(run: dict[str, Any], describe: Callable[[dict[str, Any]], str]) -> N
         log(f"{run['workload']} {run['kind']}: {describe(run)}")
 
 
+def alternating(
+    rounds: int,
+    kinds: Sequence[str],
+    measure: Callable[[str, int], dict[str, Any]],
+    describe: Callable[[dict[str, Any]], str],
+) -> list[dict[str, Any]]:
+    """``measure(kind, round)`` for every server in every round, the servers alternating
+    within a round (ours, naive, bare, ours, naive, bare); each run logged as it ends."""
+    runs = []
+    for round_index in range(rounds):
+        for kind in kinds:
+            run = measure(kind, round_index)
+            log_run(run, describe)
+            runs.append(run)
+    return runs
+
+
 def machine() -> dict[str, Any]:
     meminfo = Path("/proc/meminfo").read_text().splitlines()
     total_kb = next(int(line.split()[1]) for line in meminfo if line.startswith("MemTotal:"))
@@ -497,26 +514,25 @@ def main() -> None:
         kinds = [kind for kind in KINDS if kind in args.servers]
         bench.prepare(kinds)
         if "throughput" in args.workloads:
-            for round_index in range(plan.rounds):
-                for kind in kinds:
-                    run = bench.throughput(kind, round_index)
-                    runs.append(run)
-                    log_run(
-                        run,
-                        lambda r: (
-                            f"round {r['round']}: {r['msgs_per_s']} msgs/s, "
-                            f"{r['server_cpu_us_per_msg']} µs/msg, lost {r['lost']}, "
-                            f"others {r['other_cpu_percent']}%, errors {r['errors']}"
-                        ),
-                    )
+            runs += alternating(
+                plan.rounds,
+                kinds,
+                bench.throughput,
+                lambda r: (
+                    f"round {r['round']}: {r['msgs_per_s']} msgs/s, "
+                    f"{r['server_cpu_us_per_msg']} µs/msg, lost {r['lost']}, "
+                    f"others {r['other_cpu_percent']}%, errors {r['errors']}"
+                ),
+            )
         if "latency" in args.workloads:
             peaks = [r["msgs_per_s"] for r in runs if r["kind"] == "ours" and "msgs_per_s" in r]
             rate = round(statistics.median(peaks) / 2, 1) if peaks else 50.0
-            for round_index in range(plan.rounds):
-                for kind in kinds:
-                    run = bench.latency(kind, rate, round_index)
-                    runs.append(run)
-                    log_run(run, lambda r: f"at {rate} msgs/s: {r['delivery']}, lost {r['lost']}")
+            runs += alternating(
+                plan.rounds,
+                kinds,
+                lambda kind, round_index: bench.latency(kind, rate, round_index),
+                lambda r: f"at {rate} msgs/s: {r['delivery']}, lost {r['lost']}",
+            )
         if "chatmix" in args.workloads and "ours" in kinds:
             for round_index in range(plan.rounds):
                 for run in bench.chatmix(round_index):
@@ -529,17 +545,15 @@ def main() -> None:
                         ),
                     )
         if "idle" in args.workloads:
-            for round_index in range(plan.rounds):
-                for kind in kinds:
-                    run = bench.idle(kind, round_index)
-                    runs.append(run)
-                    log_run(
-                        run,
-                        lambda r: (
-                            f"{r['sockets']} sockets, {r['kb_per_idle_socket']} KiB each, "
-                            f"{r['connections_per_s']} conn/s, errors {r['errors']}"
-                        ),
-                    )
+            runs += alternating(
+                plan.rounds,
+                kinds,
+                bench.idle,
+                lambda r: (
+                    f"{r['sockets']} sockets, {r['kb_per_idle_socket']} KiB each, "
+                    f"{r['connections_per_s']} conn/s, errors {r['errors']}"
+                ),
+            )
         if "storm" in args.workloads and "ours" in kinds:
             for round_index in range(plan.rounds):
                 run = bench.storm(round_index)
