@@ -6,8 +6,8 @@ process's one database thread. After a restart every client of the process recon
 the same moment; queued behind each other, handshakes outlast daphne's handshake timeout, the
 clients retry while their first attempts are still queued, and the queue never drains (a
 metastable collapse, docs/performance.md). So while ``CHATBOX_CONNECTS_SETTING_UP`` sockets
-are being set up, a new one is accepted and closed at once with 1013 "try again later"
-(RFC 6455 §7.4.1), which costs no database work; clients retry after a randomised backoff
+are being set up, a new one is accepted and closed at once with 4503 "try again later",
+which costs no database work; clients retry after a randomised backoff
 (frontend/static/frontend/chat-socket.js), and those let in are set up in time.
 
 A socket is being set up from its arrival until the application accepts or closes it; the
@@ -27,8 +27,11 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-# "Try Again Later": the server is overloaded (RFC 6455 §7.4.1, IANA close code registry).
-CLOSE_TRY_AGAIN_LATER = 1013
+# "Try again later": the process is busy. RFC 6455's own code for it, 1013, cannot be sent:
+# daphne closes through autobahn, which takes from an application only 1000 and 3000-4999
+# and raises on anything else, so the socket would stay open until daphne's checker closed
+# it with 1011 a second later. 4503 echoes HTTP's 503 in the private range.
+CLOSE_TRY_AGAIN_LATER = 4503
 
 
 class ConnectAdmission:

@@ -6,9 +6,13 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
+from autobahn.twisted.websocket import WebSocketServerProtocol
 from channels.testing import WebsocketCommunicator
 
 from chatbox.admission import CLOSE_TRY_AGAIN_LATER, ConnectAdmission
+from chatbox.consumers import CLOSE_INTERNAL_ERROR
+from chatbox.realtime import CLOSE_BANNED, CLOSE_UNAUTHENTICATED
 
 TIMEOUT = 5
 
@@ -40,7 +44,7 @@ def socket(app: ConnectAdmission) -> WebsocketCommunicator:
     return WebsocketCommunicator(app, "/ws/chat/")
 
 
-async def test_a_socket_beyond_the_limit_is_closed_with_1013_without_reaching_the_app() -> None:
+async def test_a_socket_beyond_the_limit_is_closed_with_4503_without_reaching_the_app() -> None:
     # given one socket being set up, with a limit of one
     inner = HeldSetUp()
     admission = ConnectAdmission(inner, limit=1)
@@ -52,7 +56,7 @@ async def test_a_socket_beyond_the_limit_is_closed_with_1013_without_reaching_th
     second = socket(admission)
     accepted, _ = await second.connect(timeout=TIMEOUT)
 
-    # then it is accepted and closed at once with 1013, and the application never saw it
+    # then it is accepted and closed at once with 4503, and the application never saw it
     assert accepted is True
     assert await second.receive_output(timeout=TIMEOUT) == {
         "type": "websocket.close",
@@ -80,7 +84,22 @@ async def test_a_socket_the_app_refused_no_longer_counts_as_being_set_up() -> No
     refused, code = await socket(admission).connect(timeout=TIMEOUT)
     assert (refused, code) == (False, 4401)
 
-    # then the next one reaches the application too, not the admission's 1013
+    # then the next one reaches the application too, not the admission's 4503
     again, code = await socket(admission).connect(timeout=TIMEOUT)
     assert (again, code) == (False, 4401)
     assert (inner.seen, admission.setting_up, admission.refused) == (2, 0, 0)
+
+
+@pytest.mark.parametrize(
+    "code",
+    [CLOSE_UNAUTHENTICATED, CLOSE_BANNED, CLOSE_INTERNAL_ERROR, CLOSE_TRY_AGAIN_LATER],
+    ids=["unauthenticated", "banned", "internal-error", "try-again-later"],
+)
+def test_every_close_code_the_app_sends_is_one_daphne_can_send(code: int) -> None:
+    # given the websocket protocol daphne closes sockets with (autobahn), already closed, so
+    # that a valid close does nothing
+    protocol = WebSocketServerProtocol()
+    protocol.state = WebSocketServerProtocol.STATE_CLOSED
+    # when the app's close code is sent through it, then it is taken (autobahn raises for
+    # anything but 1000 and 3000-4999; daphne would then leave the socket open)
+    protocol.sendClose(code=code)

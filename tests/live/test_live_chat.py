@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -17,6 +18,7 @@ from django.conf import settings
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from accounts.models import User
+from chatbox.admission import CLOSE_TRY_AGAIN_LATER
 from chatbox.models import Connection, Conversation, Event
 from tests.factories import PASSWORD, UserFactory, conversation_between
 from tests.live import (
@@ -27,6 +29,7 @@ from tests.live import (
     chat_socket,
     history_messages,
     open_socket,
+    running_daphne,
 )
 
 pytestmark = [pytest.mark.live, pytest.mark.django_db(transaction=True)]
@@ -244,6 +247,31 @@ def test_a_socket_without_a_session_is_closed_with_4401(
     # then
     assert code == 4401
     assert frames == []
+    assert Connection.objects.count() == 0
+
+
+@pytest.fixture
+def server_without_room(transactional_db: None) -> Iterator[LiveServer]:
+    """A server that sets up no socket at a time: every socket meets admission control."""
+    yield from running_daphne(extra_env={"CHATBOX_CONNECTS_SETTING_UP": "0"})
+
+
+def test_a_socket_the_process_has_no_room_to_set_up_is_told_4503_at_once(
+    server_without_room: LiveServer,
+) -> None:
+    # given a signed-in user
+    [session] = sign_in(server_without_room, UserFactory(username="bea"))
+
+    async def scenario() -> tuple[int, list[Frame]]:
+        # when they open a socket to a process with no room to set it up
+        async with chat_socket(server_without_room, session_id=session.session_id) as socket:
+            return await socket.until_closed()
+
+    code, frames = asyncio.run(scenario())
+
+    # then daphne itself closes it with "try again later" (it refuses 1013 from an
+    # application, and its checker would close the failed socket with 1011), set up nothing
+    assert (code, frames) == (CLOSE_TRY_AGAIN_LATER, [])
     assert Connection.objects.count() == 0
 
 
