@@ -18,13 +18,13 @@ from typing import Any, Required, TypedDict, Unpack
 
 from django.apps import apps
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
 from accounts.models import User
 from accounts.services import standing_refusal, standing_require
-from chatbox import checkpoints, contacts, crypto, realtime
+from chatbox import batch_store, checkpoints, contacts, crypto, realtime
 from chatbox.canonical import (
     EVENT_FORMAT_VERSION,
     GENESIS_PREV,
@@ -207,8 +207,7 @@ def _append(*, conversation: Conversation, **content: Unpack[EventContent]) -> E
         data_key=data_keys(conversation_id=conversation.pk)[conversation.key_version],
         **content,
     )
-    event.save(force_insert=True)
-    _heads_move([(conversation, head_before)])
+    batch_store.batch_write(events=[event], heads=[(conversation, head_before)], readers=[])
     realtime.event_published(conversation_id=conversation.pk, seq=event.seq)
     if event.seq % checkpoints.CHECKPOINT_INTERVAL == 0:
         checkpoints.checkpoint_make(conversation=conversation)
@@ -414,43 +413,13 @@ def _messages_store(requests: Sequence[SendRequest]) -> list[Event | Exception]:
             wanted[index] = _conversation_pk(request.conversation_id)
         except ApplicationError as error:
             results[index] = error
-    # Locked in one order, so that two processes' batches never wait on each other in a circle.
-    conversations = {
-        conversation.pk: conversation
-        for conversation in Conversation.objects.select_for_update()
-        .filter(pk__in=set(wanted.values()))
-        .order_by("pk")
-    }
+    read = batch_store.batch_read(
+        conversation_ids=set(wanted.values()),
+        sender_ids={request.sender.pk for request in requests},
+        client_ids={request.client_id for request in requests},
+    )
+    conversations, participants, stored = read.conversations, read.participants, read.stored
     heads_before = {pk: conversation.head_seq for pk, conversation in conversations.items()}
-    participants = {
-        (participant.conversation_id, participant.user_id): participant
-        for participant in Participant.objects.filter(conversation_id__in=list(conversations)).only(
-            "conversation_id", "user_id", "role", "last_read_seq"
-        )
-    }
-    # What the checks, the frames and the cautions read of a sender, and no more.
-    senders = {
-        user.pk: user
-        for user in User.objects.filter(pk__in={r.sender.pk for r in requests}).only(
-            "display_name",
-            "username",
-            "standing",
-            "suspended_until",
-            "date_joined",
-            "phone_verified_at",
-            "id_verified_at",
-        )
-    }
-    stored: dict[tuple[uuid.UUID, int | None, uuid.UUID | None], Event] = {
-        (event.conversation_id, event.sender_id, event.client_id): event
-        for event in Event.objects.filter(
-            conversation_id__in=list(conversations), client_id__in={r.client_id for r in requests}
-        )
-    }
-    wrapped = {
-        (key.conversation_id, key.version): key
-        for key in ConversationKey.objects.filter(conversation_id__in=list(conversations))
-    }
     appended: dict[uuid.UUID, list[tuple[Event, dict[str, Any]]]] = {}
     readers: dict[int, Participant] = {}
     attempts: list[ContactAttempt] = []
@@ -467,7 +436,7 @@ def _messages_store(requests: Sequence[SendRequest]) -> list[Event | Exception]:
             if key in stored:
                 results[index] = stored[key]
                 continue
-            sender = senders[request.sender.pk]
+            sender = read.senders[request.sender.pk]
             if refusal := standing_refusal(user=sender, doing="send"):
                 raise refusal
             _open_require(conversation)
@@ -477,7 +446,7 @@ def _messages_store(requests: Sequence[SendRequest]) -> list[Event | Exception]:
         spans = contacts.scan(request.body)
         event, payload = _event_build(
             conversation=conversation,
-            data_key=_data_key_unwrap(wrapped[(conversation_pk, conversation.key_version)]),
+            data_key=_data_key_unwrap(read.keys[(conversation_pk, conversation.key_version)]),
             kind=Event.Kind.TEXT,
             sender=sender,
             body=request.body,
@@ -492,9 +461,11 @@ def _messages_store(requests: Sequence[SendRequest]) -> list[Event | Exception]:
         if attempt := _contact_attempt(conversation, sender, spans, sent=True):
             attempts.append(attempt)
     if appended:
-        Event.objects.bulk_create([event for events in appended.values() for event, _ in events])
-        _heads_move([(conversations[pk], heads_before[pk]) for pk in appended])
-        _read_marks_move(list(readers.values()))
+        batch_store.batch_write(
+            events=[event for events in appended.values() for event, _ in events],
+            heads=[(conversations[pk], heads_before[pk]) for pk in appended],
+            readers=list(readers.values()),
+        )
         ContactAttempt.objects.bulk_create(attempts)
         buyers = {
             key
@@ -504,59 +475,6 @@ def _messages_store(requests: Sequence[SendRequest]) -> list[Event | Exception]:
         for conversation_pk, events in appended.items():
             _text_events_publish(conversations[conversation_pk], events, buyers)
     return [result for result in results if result is not None]
-
-
-def _heads_move(moved: Sequence[tuple[Conversation, int]]) -> None:
-    """Write the heads of conversations ``_event_build`` moved, each conditional on the head
-    it was read at (``(conversation, head_seq before)``): a second writer that got past the
-    row lock would fail here. One statement on PostgreSQL, however many conversations."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(
-                """UPDATE chatbox_conversation AS c
-                       SET head_seq = v.head_seq, head_hash = v.head_hash,
-                           last_activity_at = v.last_activity_at
-                      FROM unnest(%s::uuid[], %s::bigint[], %s::bigint[], %s::text[],
-                                  %s::timestamptz[])
-                           AS v(id, before, head_seq, head_hash, last_activity_at)
-                     WHERE c.id = v.id AND c.head_seq = v.before""",
-                [
-                    [conversation.pk for conversation, _ in moved],
-                    [before for _, before in moved],
-                    [conversation.head_seq for conversation, _ in moved],
-                    [conversation.head_hash for conversation, _ in moved],
-                    [conversation.last_activity_at for conversation, _ in moved],
-                ],
-            )
-            count = cursor.rowcount
-    else:
-        count = sum(
-            Conversation.objects.filter(pk=conversation.pk, head_seq=before).update(
-                head_seq=conversation.head_seq,
-                head_hash=conversation.head_hash,
-                last_activity_at=conversation.last_activity_at,
-            )
-            for conversation, before in moved
-        )
-    if count != len(moved):
-        raise RuntimeError("a conversation's head moved while locked")
-
-
-def _read_marks_move(participants: Sequence[Participant]) -> None:
-    """Write the ``last_read_seq`` of ``participants``; one statement on PostgreSQL."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(
-                """UPDATE chatbox_participant AS p SET last_read_seq = v.seq
-                      FROM unnest(%s::bigint[], %s::bigint[]) AS v(id, seq)
-                     WHERE p.id = v.id""",
-                [[p.pk for p in participants], [p.last_read_seq for p in participants]],
-            )
-        return
-    for participant in participants:
-        Participant.objects.filter(pk=participant.pk).update(
-            last_read_seq=participant.last_read_seq
-        )
 
 
 def _data_key_unwrap(key: ConversationKey) -> bytes:
