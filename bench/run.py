@@ -2,16 +2,17 @@
 
 1. Records the machine (cores, memory, load average) and the versions.
 2. Makes fresh PostgreSQL databases with the users, 1:1 conversations and sessions of every
-   workload (``bench.fixtures``), one for ours and one for the naive baseline.
+   workload (``bench.fixtures``), one for ours and one for the naive baseline (bare and floor
+   borrow naive's ids and ignore its sessions).
 3. Runs each workload from a separate load process (``bench.load``) against each server,
    started fresh for the run (``bench.server``):
-   - throughput, closed loop, for all three;
-   - latency at half of our median peak, the same offered load for all three;
-   - the chat mix, stepped up until a step does not hold, for ours;
-   - idle sockets, for all three;
+   - throughput, closed loop, for all four;
+   - latency at half of our median peak, the same offered load for all four;
+   - the chat mix, stepped up until a step does not hold, for ours and the floor;
+   - idle sockets, for all four;
    - a reconnect storm after a restart, for ours (the baselines keep nothing to catch up on).
    Each workload runs ``--rounds`` rounds (2 by default), alternating the servers within a
-   round: ours, naive, bare, ours, naive, bare.
+   round: ours, naive, bare, floor, ours, naive, bare, floor.
 4. Writes ``bench/results/latest.json`` and prints a table.
 """
 
@@ -52,6 +53,10 @@ class Plan:
     storm_missed: int
     storm_deadline_s: float
     chatmix_users: tuple[int, ...]
+    # The floor's steps go on until it fails: its ceiling is what bounds ours on this stack.
+    # 12,800 users is the most one load process and one server can hold under this machine's
+    # limit of 20,000 open files per process (with the load process's own files beside them).
+    floor_chatmix_users: tuple[int, ...]
 
 
 FULL = Plan(
@@ -67,6 +72,7 @@ FULL = Plan(
     storm_missed=1,
     storm_deadline_s=120.0,
     chatmix_users=(100, 200, 400, 800, 1600, 3200),
+    floor_chatmix_users=(100, 200, 400, 800, 1600, 3200, 6400, 12800),
 )
 QUICK = Plan(
     rounds=2,
@@ -81,6 +87,7 @@ QUICK = Plan(
     storm_missed=2,
     storm_deadline_s=30.0,
     chatmix_users=(20, 40),
+    floor_chatmix_users=(20, 40),
 )
 LOAD_TIMEOUT = 420.0
 # The chat mix (Mattermost's ceiling method): each user sends about once per 10 s; a step holds
@@ -105,12 +112,12 @@ def chatmix_held(run: dict[str, Any]) -> bool:
     )
 
 
-def supported_users_by_round(runs: list[dict[str, Any]]) -> list[int]:
-    """Per chat-mix round, the largest step that held below the first that did not (steps
-    run in ascending order and stop at the first failure)."""
+def supported_users_by_round(runs: list[dict[str, Any]], kind: str = "ours") -> list[int]:
+    """Per chat-mix round of server ``kind``, the largest step that held below the first that
+    did not (steps run in ascending order and stop at the first failure)."""
     rounds: dict[int, list[dict[str, Any]]] = {}
     for run in runs:
-        if run["workload"] == "chatmix":
+        if run["workload"] == "chatmix" and run["kind"] == kind:
             rounds.setdefault(run.get("round", 0), []).append(run)
     supported = []
     for _, steps in sorted(rounds.items()):
@@ -123,10 +130,10 @@ def supported_users_by_round(runs: list[dict[str, Any]]) -> list[int]:
     return supported
 
 
-def supported_users(runs: list[dict[str, Any]]) -> int | None:
-    """The least of the rounds' supported users: a ceiling held in one round only is not
-    one the server holds. None when no chat-mix step ran."""
-    by_round = supported_users_by_round(runs)
+def supported_users(runs: list[dict[str, Any]], kind: str = "ours") -> int | None:
+    """The least of the rounds' supported users of server ``kind``: a ceiling held in one
+    round only is not one the server holds. None when no chat-mix step of it ran."""
+    by_round = supported_users_by_round(runs, kind)
     return min(by_round) if by_round else None
 
 
@@ -144,17 +151,19 @@ def log_run(run: dict[str, Any], describe: Callable[[dict[str, Any]], str]) -> N
 def alternating(
     rounds: int,
     kinds: Sequence[str],
-    measure: Callable[[str, int], dict[str, Any]],
+    measure: Callable[[str, int], dict[str, Any] | list[dict[str, Any]]],
     describe: Callable[[dict[str, Any]], str],
 ) -> list[dict[str, Any]]:
     """``measure(kind, round)`` for every server in every round, the servers alternating
-    within a round (ours, naive, bare, ours, naive, bare); each run logged as it ends."""
+    within a round (ours, naive, bare, floor, ours, …); each run logged as it ends. A measure
+    may return several runs (the chat mix's steps)."""
     runs = []
     for round_index in range(rounds):
         for kind in kinds:
-            run = measure(kind, round_index)
-            log_run(run, describe)
-            runs.append(run)
+            result = measure(kind, round_index)
+            for run in result if isinstance(result, list) else [result]:
+                log_run(run, describe)
+                runs.append(run)
     return runs
 
 
@@ -215,20 +224,22 @@ class Bench:
         plan = self.plan
         pairs = {f"throughput-{r}": plan.throughput_pairs for r in range(plan.rounds)}
         pairs |= {f"latency-{r}": plan.latency_pairs for r in range(plan.rounds)}
-        # bare borrows naive's fixtures (it ignores the sessions)
-        needed = {"naive" if kind == "bare" else kind for kind in kinds}
+        # bare and floor borrow naive's fixtures (they ignore the sessions)
+        needed = {"naive" if kind in ("bare", "floor") else kind for kind in kinds}
+        chatmix = {"chatmix": max(plan.chatmix_users) // 2}
+        floor_chatmix = {"chatmix": max(plan.floor_chatmix_users) // 2}
         for kind in [kind for kind in ("ours", "naive") if kind in needed]:
             started = time.perf_counter()
             out = self.workdir / f"fixtures-{kind}.json"
-            own = (
-                {"storm": plan.storm_pairs, "chatmix": max(plan.chatmix_users) // 2}
-                if kind == "ours"
-                else {}
-            )
+            own: dict[str, int] = {}
+            if kind == "ours":
+                own = {"storm": plan.storm_pairs} | chatmix
+            elif "floor" in kinds:  # the floor's chat mix, in naive's fixtures
+                own = floor_chatmix
             fixtures_make(kind, pairs=pairs | own, idle=plan.idle_sockets, out=out)
             self.fixtures[kind] = json.loads(out.read_text())
             log(f"fixtures for {kind} in {time.perf_counter() - started:.1f}s")
-        self.fixtures["bare"] = self.fixtures.get("naive", {})
+        self.fixtures["bare"] = self.fixtures["floor"] = self.fixtures.get("naive", {})
 
     def spec(self, server: Server, workload: str, **extra: Any) -> dict[str, Any]:
         fixtures = self.fixtures[server.kind]
@@ -281,15 +292,15 @@ class Bench:
         run["round"] = round_index
         return run
 
-    def chatmix(self, round_index: int) -> list[dict[str, Any]]:
-        """Ours under the chat mix, stepped up until a step does not hold."""
+    def chatmix(self, kind: str, round_index: int) -> list[dict[str, Any]]:
+        """A server under the chat mix, stepped up until a step does not hold."""
         plan = self.plan
         steps = []
-        for users in plan.chatmix_users:
+        for users in plan.floor_chatmix_users if kind == "floor" else plan.chatmix_users:
             run = self.run(
-                "ours",
+                kind,
                 "latency",
-                pairs=self.fixtures["ours"]["sets"]["chatmix"][: users // 2],
+                pairs=self.fixtures[kind]["sets"]["chatmix"][: users // 2],
                 rate=users / CHATMIX_SEND_INTERVAL_S,
                 warmup=plan.warmup_s,
                 duration=plan.duration_s,
@@ -390,6 +401,7 @@ def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
         throughput = of(kind, "throughput")
         latency = of(kind, "latency")
         idle = of(kind, "idle")
+        chatmix = [run for run in runs if run["kind"] == kind and run["workload"] == "chatmix"]
         per_kind[kind] = {
             "msgs_per_s": median([run["msgs_per_s"] for run in throughput]),
             "server_cpu_us_per_msg": median([run["server_cpu_us_per_msg"] for run in throughput]),
@@ -405,11 +417,15 @@ def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
             "half_load_p99_ms": median([r["delivery"]["p99_ms"] for r in latency]),
             "idle_kb_per_conn": median([run["kb_per_idle_socket"] for run in idle]),
             "connections_per_s": median([run["connections_per_s"] for run in idle]),
+            "supported_users": supported_users(runs, kind),
+            "supported_users_by_round": supported_users_by_round(runs, kind),
+            # Whether a step failed: if none did, supported_users is only the largest step tried.
+            "chatmix_ceiling_found": any(not run["held"] for run in chatmix),
             "lost": sum(int(run.get("lost", 0)) for run in runs if run["kind"] == kind),
             "runs": len([run for run in runs if run["kind"] == kind]),
             "failed_runs": len([r for r in runs if r["kind"] == kind and "run_failed" in r]),
         }
-    ours, naive, bare = per_kind["ours"], per_kind["naive"], per_kind["bare"]
+    ours, naive, bare, floor = (per_kind[kind] for kind in ("ours", "naive", "bare", "floor"))
     storms = [run for run in runs if run["workload"] == "storm"]
     return {
         "persisted_msgs_per_s": ours["msgs_per_s"],
@@ -420,15 +436,30 @@ def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
         "p99_ms_1to1_half_load": ours["half_load_p99_ms"],
         "idle_kb_per_conn": ours["idle_kb_per_conn"],
         "connections_per_s": ours["connections_per_s"],
-        "supported_users": supported_users(runs),
-        "supported_users_by_round": supported_users_by_round(runs),
-        # Whether a step failed: if none did, supported_users is only the largest step tried.
-        "chatmix_ceiling_found": any(
-            not run["held"] for run in runs if run["workload"] == "chatmix"
-        ),
+        "supported_users": ours["supported_users"],
+        "supported_users_by_round": ours["supported_users_by_round"],
+        "chatmix_ceiling_found": ours["chatmix_ceiling_found"],
         "reconnect_p99_s": reconnect_p99_s(storms),
         "reconnect_p99_s_by_round": [storm_p99_s(run) for run in storms],
         "lost": ours["lost"],
+        # The floor: daphne + Channels + channels-redis with no product code. Its figures bound
+        # ours' from the best side on this stack: e.g. floor_efficiency_vs_bare is the most
+        # efficiency_vs_bare can reach, floor_speedup_vs_naive the most speedup_vs_naive can.
+        "floor_msgs_per_s": floor["msgs_per_s"],
+        "floor_cpu_us_per_msg": floor["server_cpu_us_per_msg"],
+        "floor_speedup_vs_naive": ratio(floor["msgs_per_s"], naive["msgs_per_s"]),
+        "floor_efficiency_vs_bare": ratio(
+            bare["server_cpu_us_per_msg"], floor["server_cpu_us_per_msg"]
+        ),
+        "floor_p99_ms_half_load": floor["half_load_p99_ms"],
+        "floor_idle_kb_per_conn": floor["idle_kb_per_conn"],
+        "floor_connections_per_s": floor["connections_per_s"],
+        "floor_supported_users": floor["supported_users"],
+        "floor_supported_users_by_round": floor["supported_users_by_round"],
+        "floor_chatmix_ceiling_found": floor["chatmix_ceiling_found"],
+        # Of ours' server CPU per message, the share the stack takes before the product runs
+        # (floor µs/msg ÷ ours µs/msg; 1 would mean the product costs nothing).
+        "efficiency_vs_floor": ratio(floor["server_cpu_us_per_msg"], ours["server_cpu_us_per_msg"]),
         "by_server": per_kind,
     }
 
@@ -446,13 +477,14 @@ TABLE_ROWS = [
     ("half-load delivery p99 ms", "half_load_p99_ms"),
     ("idle KiB per socket", "idle_kb_per_conn"),
     ("connections/s", "connections_per_s"),
+    ("chat mix: users held (least round)", "supported_users"),
     ("lost messages", "lost"),
 ]
 
 
 def table(summary: dict[str, Any]) -> str:
     by_server = summary["by_server"]
-    lines = [f"{'':38} {'ours':>12} {'naive':>12} {'bare':>12}"]
+    lines = [f"{'':38} " + " ".join(f"{kind:>12}" for kind in KINDS)]
     for label, key in TABLE_ROWS:
         cells = []
         for kind in KINDS:
@@ -470,6 +502,14 @@ def table(summary: dict[str, Any]) -> str:
         "supported_users",
         "reconnect_p99_s",
         "lost",
+        "floor_msgs_per_s",
+        "floor_cpu_us_per_msg",
+        "floor_speedup_vs_naive",
+        "floor_efficiency_vs_bare",
+        "floor_p99_ms_half_load",
+        "floor_idle_kb_per_conn",
+        "floor_supported_users",
+        "efficiency_vs_floor",
     ):
         value = summary[key]
         lines.append(f"{key:38} {'not measured' if value is None else value}")
@@ -492,7 +532,7 @@ def main() -> None:
         nargs="*",
         default=list(KINDS),
         choices=KINDS,
-        help="a subset, to look at one server while working on it (the summary needs all three)",
+        help="a subset, to look at one server while working on it (the summary needs all four)",
     )
     args = parser.parse_args()
     plan = QUICK if args.quick else FULL
@@ -533,17 +573,16 @@ def main() -> None:
                 lambda kind, round_index: bench.latency(kind, rate, round_index),
                 lambda r: f"at {rate} msgs/s: {r['delivery']}, lost {r['lost']}",
             )
-        if "chatmix" in args.workloads and "ours" in kinds:
-            for round_index in range(plan.rounds):
-                for run in bench.chatmix(round_index):
-                    runs.append(run)
-                    log_run(
-                        run,
-                        lambda r: (
-                            f"round {r['round']}, {r['users']} users: delivery {r['delivery']}, "
-                            f"CPU {r['server_cpu_percent']}%, lost {r['lost']}, held {r['held']}"
-                        ),
-                    )
+        if "chatmix" in args.workloads:
+            runs += alternating(
+                plan.rounds,
+                [kind for kind in kinds if kind in ("ours", "floor")],
+                bench.chatmix,
+                lambda r: (
+                    f"round {r['round']}, {r['users']} users: delivery {r['delivery']}, "
+                    f"CPU {r['server_cpu_percent']}%, lost {r['lost']}, held {r['held']}"
+                ),
+            )
         if "idle" in args.workloads:
             runs += alternating(
                 plan.rounds,

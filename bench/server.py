@@ -4,6 +4,9 @@
   (``DATABASE_URL``) and Redis (``REDIS_URL``), state under ``var/bench/ours``.
 - ``naive``: daphne with ``bench.baselines.naive.asgi``, its own PostgreSQL database, Redis.
 - ``bare``: ``python -m bench.baselines.bare``, a ``websockets`` relay.
+- ``floor``: ``python -m config.serve`` like ours (the same daphne options, ``gc_tune``) with
+  ``bench.baselines.floor.asgi``: daphne, Channels and channels-redis's pub/sub layer, no
+  product code, no database.
 
 Each server is one process; the load process is another (``bench.load``).
 """
@@ -30,7 +33,7 @@ DATABASES = {"ours": "chatbox_bench", "naive": "chatbox_bench_naive"}
 # The product's per-user send budget (20 per 10 s) would refuse a closed-loop sender after a
 # second: it is lifted, not removed, so every send still pays for the check in Redis.
 OURS_SEND_RATE = "1000000/10"
-KINDS = ("ours", "naive", "bare")
+KINDS = ("ours", "naive", "bare", "floor")
 
 
 def database_url(kind: str) -> str:
@@ -62,6 +65,8 @@ def server_env(kind: str) -> dict[str, str]:
             "DJANGO_SETTINGS_MODULE": "bench.baselines.naive.settings",
             "DATABASE_URL": database_url("naive"),
         }
+    elif kind == "floor":
+        env |= {"DJANGO_SETTINGS_MODULE": "bench.baselines.floor.settings"}
     return env
 
 
@@ -94,10 +99,14 @@ def fixtures_make(kind: str, *, pairs: dict[str, int], idle: int, out: Path) -> 
 def _command(kind: str, port: int) -> list[str]:
     if kind == "bare":
         return [sys.executable, "-m", "bench.baselines.bare", "--port", str(port)]
-    module = "config.serve" if kind == "ours" else "daphne"
-    application = (
-        "config.asgi:application" if kind == "ours" else ("bench.baselines.naive.asgi:application")
-    )
+    # The floor runs under ours' daphne (config.serve: the same options and gc_tune), so that
+    # the difference between the two is the product's code alone.
+    module = "daphne" if kind == "naive" else "config.serve"
+    application = {
+        "ours": "config.asgi:application",
+        "naive": "bench.baselines.naive.asgi:application",
+        "floor": "bench.baselines.floor.asgi:application",
+    }[kind]
     return [
         sys.executable,
         "-m",

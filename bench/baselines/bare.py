@@ -1,4 +1,5 @@
-"""The floor: a bare ``websockets`` relay, no database, no channel layer, no Django.
+"""The lower bound of any server: a bare ``websockets`` relay, no database, no channel layer,
+no Django.
 
 ``python -m bench.baselines.bare --port 0`` speaks the subset of PROTOCOL.md §3 that the load
 process needs: ``subscribe`` joins an in-memory room (``history`` with nothing, then
