@@ -3,11 +3,11 @@
 A batch reads five things before it appends (the conversations, locked; their participants;
 the senders; events already stored under a repeated ``client_id``; the data keys) and writes
 three (the new events, the conversations' heads, the senders' read marks). None of the reads
-needs another's result, and none of the writes, so on PostgreSQL each group goes out in one
-round trip with psycopg's pipeline mode: the statements still run one after another inside
-the transaction, in this order (the lock first), but the process waits for PostgreSQL twice
-instead of eight times. The statements' text is fixed, whatever the batch's size: rows travel
-as arrays (``= ANY``, ``unnest``), as Django's own ``bulk_create`` does on PostgreSQL.
+needs another's result, and none of the writes, so on PostgreSQL each group goes out as one
+query of several statements: they still run one after another inside the transaction, in
+this order (the lock first), but the process waits for PostgreSQL twice instead of eight
+times. The statements' shape is fixed, whatever the batch's size: rows travel as arrays
+(``= ANY``, ``unnest``), as Django's own ``bulk_create`` does on PostgreSQL.
 
 Elsewhere (SQLite, for development and the fast test pass) the same reads and writes go
 through the ORM, one statement each.
@@ -67,7 +67,7 @@ def batch_read(
     keys: Iterable[ConversationKey]
     if connection.vendor == "postgresql":
         conversation_list = list(conversation_ids)
-        rows = _pipelined(
+        rows = _together(
             [
                 (
                     _select(Conversation, None, "id = ANY(%s) ORDER BY id FOR UPDATE"),
@@ -164,7 +164,7 @@ def batch_write(
                     [[p.pk for p in readers], [p.last_read_seq for p in readers]],
                 )
             )
-        inserted, updated, *_ = _pipelined(statements)
+        inserted, updated, *_ = _together(statements)
         ids = {(conversation_id, seq): pk for pk, conversation_id, seq in inserted}
         for event in events:
             event.pk = ids[(event.conversation_id, event.seq)]
@@ -174,20 +174,22 @@ def batch_write(
         raise RuntimeError("a conversation's head moved while locked")
 
 
-def _pipelined(statements: Sequence[tuple[str, list[Any]]]) -> list[list[tuple[Any, ...]]]:
+def _together(statements: Sequence[tuple[str, list[Any]]]) -> list[list[tuple[Any, ...]]]:
     """Run ``statements`` in order in one round trip; the rows each returned (none for a
-    statement without RETURNING). Through Django's cursors, so that errors are Django's and
-    the statements are logged where Django logs queries."""
-    connection.ensure_connection()
-    cursors = [connection.cursor() for _ in statements]
-    try:
-        with connection.connection.pipeline():
-            for cursor, (sql, params) in zip(cursors, statements, strict=True):
-                cursor.execute(sql, params)
-        return [cursor.fetchall() if cursor.description else [] for cursor in cursors]
-    finally:
-        for cursor in cursors:
-            cursor.close()
+    statement without RETURNING). One query string of several statements, through Django's
+    cursor (client-side binding puts the parameters in the text): one message to PostgreSQL
+    and one answer, where pipeline mode sends and polls for each statement (each system call
+    costs about as much CPU here as a statement's own work, docs/performance.md)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            ";\n".join(sql for sql, _ in statements),
+            [param for _, params in statements for param in params],
+        )
+        rows: list[list[tuple[Any, ...]]] = []
+        while True:
+            rows.append(cursor.fetchall() if cursor.description else [])
+            if not cursor.nextset():
+                return rows
 
 
 def _concrete(model: type[Model], only: Iterable[str] | None) -> list[Any]:
