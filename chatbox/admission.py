@@ -16,16 +16,9 @@ chat consumer accepts only once its set-up database work is done.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
-
 from django.conf import settings
 
-Scope = dict[str, Any]
-Message = Mapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+from config.asgi_types import ASGIApp, Message, Receive, Scope, Send
 
 # "Try again later": the process is busy. RFC 6455's own code for it, 1013, cannot be sent:
 # daphne closes through autobahn, which takes from an application only 1000 and 3000-4999

@@ -33,7 +33,6 @@ Two layers apply it:
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,12 +41,7 @@ from django.urls import Resolver404, resolve
 
 from accounts.errors import error_body
 from chatbox.uploads import UploadErrorCode, size_text
-
-Scope = dict[str, Any]
-Message = Mapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+from config.asgi_types import ASGIApp, Message, Receive, Scope, Send
 
 TOO_LARGE = "too_large"  # chatbox.errors.ErrorCode.TOO_LARGE, whose module needs DRF loaded
 
