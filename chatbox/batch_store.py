@@ -212,18 +212,27 @@ def _instances(
     """Model instances from the rows of ``_select(model, only, …)``, converted as the ORM
     converts them (a JSON column arrives as text, for instance); fields not read are
     deferred."""
+    attnames, converters = _reading(model, only)
+    for row in rows:
+        values = list(row)
+        for index, converter, column in converters:
+            values[index] = converter(values[index], column, connection)
+        yield model.from_db(connection.alias, attnames, values)
+
+
+@cache
+def _reading(
+    model: type[Model], only: tuple[str, ...] | None
+) -> tuple[list[str], list[tuple[int, Any, Any]]]:
+    """What ``_instances`` needs of a model, worked out once: the attribute names read, and
+    each column's converters (index, converter, column)."""
     fields = _concrete(model, only)
-    attnames = [f.attname for f in fields]
     converters = [
-        (index, converter)
+        (index, converter, field.cached_col)
         for index, field in enumerate(fields)
         for converter in field.get_db_converters(connection)
     ]
-    for row in rows:
-        values = list(row)
-        for index, converter in converters:
-            values[index] = converter(values[index], fields[index].cached_col, connection)
-        yield model.from_db(connection.alias, attnames, values)
+    return [f.attname for f in fields], converters
 
 
 @cache
