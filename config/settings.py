@@ -219,11 +219,16 @@ if REDIS_URL:
     CHANNEL_LAYERS = {"default": CHANNEL_LAYER_CONFIGS[CHANNEL_LAYER]}
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "config.cache.ProcessRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": KEY_PREFIX,
         }
     }
+    # Sessions are read from the cache and written through to the database: a socket's
+    # set-up reads its session without waiting for PostgreSQL (docs/performance.md), and a
+    # session outlives a flush of the cache. Only with a shared cache: a per-process cache
+    # would keep a session alive in one process after a logout in another.
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

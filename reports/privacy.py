@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from importlib import import_module
 from typing import Any
 
 from allauth.account.models import EmailAddress
+from django.conf import settings
 from django.contrib.sessions.models import Session
 from django.db import transaction
 from django.db.models import Q
@@ -209,10 +211,9 @@ def account_erase(*, user: User, password: str) -> Erasure:
 
 
 def _sessions_end(user: User) -> None:
-    """Every session of the member ends (sessions are in the database)."""
-    mine = [
-        session.pk
-        for session in Session.objects.filter(expire_date__gt=timezone.now())
-        if str(session.get_decoded().get("_auth_user_id")) == str(user.pk)
-    ]
-    Session.objects.filter(pk__in=mine).delete()
+    """Every session of the member ends: found in the database, ended through the session
+    engine, which also drops the cache's copy (``cached_db``, config.settings)."""
+    store = import_module(settings.SESSION_ENGINE).SessionStore
+    for session in Session.objects.filter(expire_date__gt=timezone.now()):
+        if str(session.get_decoded().get("_auth_user_id")) == str(user.pk):
+            store(session_key=session.pk).delete()

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import json
 import uuid
+from importlib import import_module
 from typing import Any
 
 import pytest
 from allauth.account.models import EmailAddress
+from django.conf import settings
 from django.test import Client
 
 from accounts.models import User
@@ -64,6 +66,7 @@ def test_erasure_removes_what_identifies_the_member_and_keeps_the_record(deal: A
     pia.set_password("secret-pw")
     pia.save()
     client = client_of(pia)
+    phone = client_of(pia)  # signed in on a second device too
     erased = client.post(
         "/api/account/erase/", {"password": "secret-pw"}, content_type="application/json"
     )
@@ -91,8 +94,10 @@ def test_erasure_removes_what_identifies_the_member_and_keeps_the_record(deal: A
     )
     senders = {m["sender"]["name"] for m in messages.json() if m["sender"]}
     assert senders == {"Deleted member"}
-    # and the session has ended
+    # and every session has ended, in the database and in the cache
     assert client.get("/api/account/export/").status_code in (401, 403)
+    sessions = import_module(settings.SESSION_ENGINE).SessionStore()
+    assert not sessions.exists(phone.session.session_key)
 
 
 def test_the_your_data_page_erases_with_the_password(deal: Any) -> None:
