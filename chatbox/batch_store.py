@@ -67,29 +67,32 @@ def batch_read(
     keys: Iterable[ConversationKey]
     if connection.vendor == "postgresql":
         conversation_list = list(conversation_ids)
-        rows = _together(
+        rows = together(
             [
                 (
-                    _select(Conversation, None, "id = ANY(%s) ORDER BY id FOR UPDATE"),
+                    select_sql(Conversation, None, "id = ANY(%s) ORDER BY id FOR UPDATE"),
                     [conversation_list],
                 ),
                 (
-                    _select(Participant, PARTICIPANT_FIELDS, "conversation_id = ANY(%s)"),
+                    select_sql(Participant, PARTICIPANT_FIELDS, "conversation_id = ANY(%s)"),
                     [conversation_list],
                 ),
-                (_select(User, SENDER_FIELDS, "id = ANY(%s)"), [list(sender_ids)]),
+                (select_sql(User, SENDER_FIELDS, "id = ANY(%s)"), [list(sender_ids)]),
                 (
-                    _select(Event, None, "conversation_id = ANY(%s) AND client_id = ANY(%s)"),
+                    select_sql(Event, None, "conversation_id = ANY(%s) AND client_id = ANY(%s)"),
                     [conversation_list, list(client_ids)],
                 ),
-                (_select(ConversationKey, None, "conversation_id = ANY(%s)"), [conversation_list]),
+                (
+                    select_sql(ConversationKey, None, "conversation_id = ANY(%s)"),
+                    [conversation_list],
+                ),
             ]
         )
-        conversations = _instances(Conversation, None, rows[0])
-        participants = _instances(Participant, PARTICIPANT_FIELDS, rows[1])
-        senders = _instances(User, SENDER_FIELDS, rows[2])
-        events = _instances(Event, None, rows[3])
-        keys = _instances(ConversationKey, None, rows[4])
+        conversations = instances(Conversation, None, rows[0])
+        participants = instances(Participant, PARTICIPANT_FIELDS, rows[1])
+        senders = instances(User, SENDER_FIELDS, rows[2])
+        events = instances(Event, None, rows[3])
+        keys = instances(ConversationKey, None, rows[4])
     else:
         conversations = (
             Conversation.objects.select_for_update().filter(pk__in=conversation_ids).order_by("pk")
@@ -164,7 +167,7 @@ def batch_write(
                     [[p.pk for p in readers], [p.last_read_seq for p in readers]],
                 )
             )
-        inserted, updated, *_ = _together(statements)
+        inserted, updated, *_ = together(statements)
         ids = {(conversation_id, seq): pk for pk, conversation_id, seq in inserted}
         for event in events:
             event.pk = ids[(event.conversation_id, event.seq)]
@@ -174,7 +177,7 @@ def batch_write(
         raise RuntimeError("a conversation's head moved while locked")
 
 
-def _together(statements: Sequence[tuple[str, list[Any]]]) -> list[list[tuple[Any, ...]]]:
+def together(statements: Sequence[tuple[str, list[Any]]]) -> list[list[tuple[Any, ...]]]:
     """Run ``statements`` in order in one round trip; the rows each returned (none for a
     statement without RETURNING). One query string of several statements, through Django's
     cursor (client-side binding puts the parameters in the text): one message to PostgreSQL
@@ -200,16 +203,16 @@ def _concrete(model: type[Model], only: Iterable[str] | None) -> list[Any]:
 
 
 @cache
-def _select(model: type[Model], only: tuple[str, ...] | None, where: str) -> str:
+def select_sql(model: type[Model], only: tuple[str, ...] | None, where: str) -> str:
     columns = ", ".join(connection.ops.quote_name(f.column) for f in _concrete(model, only))
     table = connection.ops.quote_name(model._meta.db_table)
     return f"SELECT {columns} FROM {table} WHERE {where}"  # noqa: S608 (model metadata, no input)
 
 
-def _instances(
+def instances(
     model: type[M], only: tuple[str, ...] | None, rows: Iterable[tuple[Any, ...]]
 ) -> Iterator[M]:
-    """Model instances from the rows of ``_select(model, only, …)``, converted as the ORM
+    """Model instances from the rows of ``select_sql(model, only, …)``, converted as the ORM
     converts them (a JSON column arrives as text, for instance); fields not read are
     deferred."""
     attnames, converters = _reading(model, only)
@@ -224,7 +227,7 @@ def _instances(
 def _reading(
     model: type[Model], only: tuple[str, ...] | None
 ) -> tuple[list[str], list[tuple[int, Any, Any]]]:
-    """What ``_instances`` needs of a model, worked out once: the attribute names read, and
+    """What ``instances`` needs of a model, worked out once: the attribute names read, and
     each column's converters (index, converter, column)."""
     fields = _concrete(model, only)
     converters = [

@@ -49,16 +49,6 @@ def _fresh_user(user_id: int) -> User | None:
 
 
 @database_sync_to_async
-def _connection_open(user_id: int, channel_name: str) -> User | None:
-    """The user as stored now, and the socket recorded unless they are gone or banned: one
-    thread hop for the whole of a connect."""
-    user = User.objects.filter(pk=user_id).first()
-    if user is not None and not user.is_banned:
-        services.connection_open(user=user, channel_name=channel_name)
-    return user
-
-
-@database_sync_to_async
 def _conversation_of_member(user: User, conversation_id: str) -> Conversation:
     """The conversation, for a member; ``not_found`` / ``not_member`` otherwise."""
     return selectors.conversation_for_member(user=user, conversation_id=conversation_id)
@@ -131,7 +121,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
         # after that work, so that admission control (chatbox.admission) counts it.
         group = realtime.user_group(user.pk)
         await self.channel_layer.group_add(group, self.channel_name)
-        fresh = await _connection_open(user.pk, self.channel_name)
+        fresh = await database_sync_to_async(services.connection_open)(
+            user_id=user.pk, channel_name=self.channel_name
+        )
         await self.accept()
         if fresh is None or fresh.is_banned:
             await self.channel_layer.group_discard(group, self.channel_name)

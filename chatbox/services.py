@@ -11,7 +11,7 @@ import copy
 import logging
 import os
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Required, TypedDict, Unpack
@@ -24,7 +24,7 @@ from django.utils.crypto import salted_hmac
 
 from accounts.models import User
 from accounts.services import standing_refusal, standing_require
-from chatbox import batch_store, checkpoints, contacts, crypto, realtime
+from chatbox import batch_store, checkpoints, contacts, crypto, realtime, socket_store
 from chatbox.canonical import (
     EVENT_FORMAT_VERSION,
     GENESIS_PREV,
@@ -807,10 +807,14 @@ def _fresh_after() -> datetime:
     return timezone.now() - timedelta(seconds=settings.CHATBOX_PRESENCE_TTL_SECONDS)
 
 
-def _presence_publish(*, user_id: int, online: bool) -> None:
-    conversation_ids = Participant.objects.filter(user_id=user_id).values_list(
-        "conversation_id", flat=True
-    )
+def _presence_publish(
+    *, user_id: int, online: bool, conversation_ids: Iterable[uuid.UUID] | None = None
+) -> None:
+    """Tell the user's conversations (read here unless given) that they are on- or offline."""
+    if conversation_ids is None:
+        conversation_ids = Participant.objects.filter(user_id=user_id).values_list(
+            "conversation_id", flat=True
+        )
     for conversation_id in conversation_ids:
         realtime.publish_on_commit(
             realtime.conversation_group(conversation_id),
@@ -818,35 +822,29 @@ def _presence_publish(*, user_id: int, online: bool) -> None:
         )
 
 
-@transaction.atomic
-def connection_open(*, user: User, channel_name: str) -> Connection:
-    """Record an open socket; the user's first one tells their conversations they are online."""
-    # Rows a crashed server never removed say nothing any more: forget them.
-    Connection.objects.filter(user=user, seen_at__lt=_fresh_after()).delete()
-    was_online = Connection.objects.filter(user=user).exists()
-    connection = Connection.objects.create(
-        channel_name=channel_name, user=user, seen_at=timezone.now()
+def connection_open(*, user_id: int, channel_name: str) -> User | None:
+    """The user as stored now, and their socket recorded unless they are gone or banned; the
+    user's first socket tells their conversations they are online. One round trip on
+    PostgreSQL (``chatbox.socket_store``)."""
+    opened = socket_store.socket_open(
+        user_id=user_id, channel_name=channel_name, now=timezone.now(), fresh_after=_fresh_after()
     )
-    if not was_online:
-        _presence_publish(user_id=user.pk, online=True)
-    return connection
+    if opened.conversation_ids and not opened.was_online:
+        _presence_publish(user_id=user_id, online=True, conversation_ids=opened.conversation_ids)
+    return opened.user
 
 
 def connection_seen(*, channel_name: str) -> None:
     Connection.objects.filter(channel_name=channel_name).update(seen_at=timezone.now())
 
 
-@transaction.atomic
 def connection_close(*, channel_name: str) -> None:
     """Forget a socket; the user's last one tells their conversations they went offline."""
-    connection = Connection.objects.filter(channel_name=channel_name).first()
-    if connection is None:
-        return
-    connection.delete()
-    if not Connection.objects.filter(
-        user_id=connection.user_id, seen_at__gte=_fresh_after()
-    ).exists():
-        _presence_publish(user_id=connection.user_id, online=False)
+    closed = socket_store.socket_close(channel_name=channel_name, fresh_after=_fresh_after())
+    if closed is not None and not closed.still_online:
+        _presence_publish(
+            user_id=closed.user_id, online=False, conversation_ids=closed.conversation_ids
+        )
 
 
 def connections_expire() -> int:

@@ -240,11 +240,11 @@ def test_read_beyond_the_head_is_refused(chat) -> None:
 def test_a_connection_left_by_a_crashed_server_is_forgotten_at_the_next_connect(chat) -> None:
     # given a connection row last seen long ago (its server died without closing it)
     buyer, _, _ = chat
-    services.connection_open(user=buyer, channel_name="specific.dead!1")
+    services.connection_open(user_id=buyer.pk, channel_name="specific.dead!1")
     Connection.objects.filter(channel_name="specific.dead!1").update(
         seen_at=timezone.now() - timedelta(hours=1)
     )
     # when the buyer connects again
-    services.connection_open(user=buyer, channel_name="specific.live!2")
+    services.connection_open(user_id=buyer.pk, channel_name="specific.live!2")
     # then only the live connection is left
     assert list(Connection.objects.values_list("channel_name", flat=True)) == ["specific.live!2"]
