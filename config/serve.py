@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import pprint
 from typing import Any
 from urllib.parse import unquote
 
@@ -143,12 +144,40 @@ def gc_tune() -> None:
     gc.set_threshold(50_000, 20, 100)
 
 
+class _Pformatted:
+    """``pprint.pformat(value)``, worked out only when a log line is really written."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __str__(self) -> str:
+        return pprint.pformat(self.value)
+
+    __repr__ = __str__
+
+
+def autobahn_option_log_lazy() -> None:
+    """autobahn logs every option of each new websocket at debug level, and formats them with
+    ``pprint.pformat`` before the logger decides the line is not wanted: 8 % of the server's
+    CPU in a reconnect storm (py-spy, docs/performance.md). Given a lazy ``pformat``, the
+    line costs nothing unless debug logging is on, and reads the same when it is. The one
+    other user of the name, ``Timings.__str__``, must still return a string."""
+    import autobahn.websocket.protocol  # here, after daphne has installed its reactor
+
+    protocol: Any = autobahn.websocket.protocol  # typed, its names would refuse new values
+    protocol.pformat = _Pformatted
+    protocol.Timings.__str__ = lambda timings: pprint.pformat(timings._timings)
+
+
 class ChatboxServer(Server):
     def listen_success(self, port: Any) -> None:
         # The factories exist by now and no connection has been made: protocols copy their
         # options from them, and HTTP channels their request class, when they connect.
         self.ws_factory.setProtocolOptions(failByDrop=False)
         self.http_factory.__class__ = BodyLimitedHTTPFactory
+        autobahn_option_log_lazy()
         gc_tune()
         super().listen_success(port)
 
