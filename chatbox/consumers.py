@@ -92,6 +92,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
     # conversation id -> the last seq delivered on this socket
     delivered: dict[uuid.UUID, int]
     typing_sent_at: dict[uuid.UUID, float]
+    seen_written_at: float  # time.monotonic() when this socket's presence row was last written
     # Sends waiting for their group commit, in the order they came; their acks leave in it.
     unacked: deque[tuple[asyncio.Future[Event], uuid.UUID]]
     acks_lock: asyncio.Lock
@@ -131,6 +132,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self.close(code=realtime.CLOSE_UNAUTHENTICATED if gone else realtime.CLOSE_BANNED)
             return
         self.user = fresh
+        self.seen_written_at = time.monotonic()  # the row was written just now
         self.delivered = {}
         self.typing_sent_at = {}
         self.unacked = deque()
@@ -189,7 +191,13 @@ class ChatConsumer(AsyncWebsocketConsumer):
         return frame
 
     async def on_ping(self, fields: dict[str, Any]) -> None:
-        await database_sync_to_async(services.connection_seen)(channel_name=self.channel_name)
+        # Presence needs the socket's row seen within CHATBOX_PRESENCE_TTL_SECONDS, not at every
+        # heartbeat: written at most once a quarter of that, a ping rarely waits for the
+        # database thread (the web app pings every 25 s; the TTL is 120 s).
+        now = time.monotonic()
+        if now - self.seen_written_at >= settings.CHATBOX_PRESENCE_TTL_SECONDS / 4:
+            await database_sync_to_async(services.connection_seen)(channel_name=self.channel_name)
+            self.seen_written_at = now
         await self._send_frame({"type": "pong"})
 
     async def on_subscribe(self, fields: dict[str, Any]) -> None:

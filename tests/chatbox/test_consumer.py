@@ -1313,6 +1313,46 @@ async def test_an_expired_row_of_a_user_still_connected_elsewhere_says_nothing(
     assert await database_sync_to_async(Connection.objects.filter(user=provider).count)() == 1
 
 
+async def _seen_at_set_back(user: User, seconds: int) -> Any:
+    """Move the user's socket row's ``seen_at`` back; returns the value written."""
+    moment = timezone.now() - timedelta(seconds=seconds)
+    await database_sync_to_async(Connection.objects.filter(user=user).update)(seen_at=moment)
+    return moment
+
+
+async def _seen_at(user: User) -> Any:
+    return await database_sync_to_async(lambda: Connection.objects.get(user=user).seen_at)()
+
+
+async def test_a_heartbeat_soon_after_the_last_write_writes_nothing(
+    sockets: Sockets, buyer: User
+) -> None:
+    # given a socket whose row was written at connect (its seen_at moved back, to tell)
+    socket = await sockets.signed_in(buyer)
+    marked = await _seen_at_set_back(buyer, 10)
+
+    # when it pings within a quarter of the presence TTL of that write
+    await settled(socket)
+
+    # then it is answered and its row is left as it was
+    assert await _seen_at(buyer) == marked
+
+
+async def test_a_heartbeat_refreshes_the_row_once_a_quarter_of_the_ttl_has_passed(
+    sockets: Sockets, buyer: User, settings: Any
+) -> None:
+    # given a presence TTL whose quarter has passed since the connect's write (a TTL of 0)
+    settings.CHATBOX_PRESENCE_TTL_SECONDS = 0
+    socket = await sockets.signed_in(buyer)
+    marked = await _seen_at_set_back(buyer, 10)
+
+    # when it pings
+    await settled(socket)
+
+    # then its row is seen now
+    assert await _seen_at(buyer) > marked + timedelta(seconds=9)
+
+
 async def test_ones_own_presence_is_not_announced_to_oneself(
     sockets: Sockets, buyer: User, conversation: Conversation
 ) -> None:
