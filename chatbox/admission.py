@@ -18,13 +18,8 @@ from __future__ import annotations
 
 from django.conf import settings
 
+from chatbox.realtime import CLOSE_TRY_AGAIN_LATER
 from config.asgi_types import ASGIApp, Message, Receive, Scope, Send
-
-# "Try again later": the process is busy. RFC 6455's own code for it, 1013, cannot be sent:
-# daphne closes through autobahn, which takes from an application only 1000 and 3000-4999
-# and raises on anything else, so the socket would stay open until daphne's checker closed
-# it with 1011 a second later. 4503 echoes HTTP's 503 in the private range.
-CLOSE_TRY_AGAIN_LATER = 4503
 
 
 class ConnectAdmission:

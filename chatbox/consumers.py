@@ -37,10 +37,6 @@ HISTORY_PAGE = 200
 # Sends one socket may have waiting for their ack; the send budget (CHATBOX_SEND_RATE) is far
 # below, this only bounds what a client that never waits can queue.
 SENDS_IN_FLIGHT = 100
-# "Internal error: reconnect, catch up, resend" (a send failed for a reason no check foresaw).
-# RFC 6455's 1011 cannot be sent through daphne (see chatbox.admission.CLOSE_TRY_AGAIN_LATER);
-# 4500 echoes HTTP's 500 in the private range.
-CLOSE_INTERNAL_ERROR = 4500
 
 
 @database_sync_to_async
@@ -287,7 +283,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
                     await self._send_error(failure, str(client_id))
                 elif failure is not None:
                     logger.error("a send failed", exc_info=failure)
-                    await self.close(code=CLOSE_INTERNAL_ERROR)
+                    await self.close(code=realtime.CLOSE_INTERNAL_ERROR)
                     return
                 else:
                     event = stored.result()

@@ -26,9 +26,15 @@ from chatbox import crypto
 
 logger = logging.getLogger(__name__)
 
-# Close codes of the websocket (PROTOCOL.md §3).
+# Close codes of the websocket: PROTOCOL.md §3's, and two of docs/chat.md. RFC 6455's own
+# codes for the last two, 1011 and 1013, cannot be sent: daphne closes through autobahn, which
+# takes from an application only 1000 and 3000-4999 and raises on anything else, leaving the
+# socket open until daphne's checker closes it with 1011 a second later. 4500 and 4503 echo
+# HTTP's 500 and 503 in the private range.
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_BANNED = 4403
+CLOSE_INTERNAL_ERROR = 4500  # reconnect, catch up, resend: a send failed as no check foresaw
+CLOSE_TRY_AGAIN_LATER = 4503  # the process is busy setting sockets up (chatbox.admission)
 
 
 def conversation_group(conversation_id: uuid.UUID | str) -> str:

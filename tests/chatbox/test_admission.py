@@ -10,9 +10,13 @@ import pytest
 from autobahn.twisted.websocket import WebSocketServerProtocol
 from channels.testing import WebsocketCommunicator
 
-from chatbox.admission import CLOSE_TRY_AGAIN_LATER, ConnectAdmission
-from chatbox.consumers import CLOSE_INTERNAL_ERROR
-from chatbox.realtime import CLOSE_BANNED, CLOSE_UNAUTHENTICATED
+from chatbox.admission import ConnectAdmission
+from chatbox.realtime import (
+    CLOSE_BANNED,
+    CLOSE_INTERNAL_ERROR,
+    CLOSE_TRY_AGAIN_LATER,
+    CLOSE_UNAUTHENTICATED,
+)
 
 TIMEOUT = 5
 

@@ -18,8 +18,8 @@ from django.conf import settings
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from accounts.models import User
-from chatbox.admission import CLOSE_TRY_AGAIN_LATER
 from chatbox.models import Connection, Conversation, Event
+from chatbox.realtime import CLOSE_TRY_AGAIN_LATER
 from tests.factories import PASSWORD, UserFactory, conversation_between
 from tests.live import (
     ApiSession,
