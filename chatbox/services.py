@@ -812,9 +812,7 @@ def _presence_publish(
 ) -> None:
     """Tell the user's conversations (read here unless given) that they are on- or offline."""
     if conversation_ids is None:
-        conversation_ids = Participant.objects.filter(user_id=user_id).values_list(
-            "conversation_id", flat=True
-        )
+        conversation_ids = socket_store.conversation_ids_of(user_id)
     for conversation_id in conversation_ids:
         realtime.publish_on_commit(
             realtime.conversation_group(conversation_id),

@@ -49,7 +49,7 @@ def socket_open(*, user_id: int, channel_name: str, now: datetime, fresh_after: 
             was_online = Connection.objects.filter(user_id=user_id).exists()
             Connection.objects.create(channel_name=channel_name, user=user, seen_at=now)
             return Opened(
-                user=user, was_online=was_online, conversation_ids=_conversations(user_id)
+                user=user, was_online=was_online, conversation_ids=conversation_ids_of(user_id)
             )
     banned = User.Standing.BANNED.value
     users, _, online, recorded, conversations = together(
@@ -68,12 +68,7 @@ def socket_open(*, user_id: int, channel_name: str, now: datetime, fresh_after: 
                 RETURNING user_id""",
                 [channel_name, now, now, user_id, banned],
             ),
-            (
-                """SELECT conversation_id FROM chatbox_participant
-                    WHERE user_id = %s AND EXISTS (SELECT 1 FROM accounts_user
-                                                    WHERE id = %s AND standing <> %s)""",
-                [user_id, user_id, banned],
-            ),
+            ("SELECT conversation_id FROM chatbox_participant WHERE user_id = %s", [user_id]),
         ]
     )
     user = next(instances(User, None, users), None)
@@ -98,7 +93,7 @@ def socket_close(*, channel_name: str, fresh_after: datetime) -> Closed | None:
             return Closed(
                 user_id=row.user_id,
                 still_online=still_online,
-                conversation_ids=[] if still_online else _conversations(row.user_id),
+                conversation_ids=[] if still_online else conversation_ids_of(row.user_id),
             )
     # One statement: its parts see the table as it was before the DELETE, hence the
     # ``channel_name <>`` in the EXISTS.
@@ -128,7 +123,8 @@ def socket_close(*, channel_name: str, fresh_after: datetime) -> Closed | None:
     )
 
 
-def _conversations(user_id: int) -> list[uuid.UUID]:
+def conversation_ids_of(user_id: int) -> list[uuid.UUID]:
+    """The conversations ``user_id`` takes part in."""
     return list(
         Participant.objects.filter(user_id=user_id).values_list("conversation_id", flat=True)
     )
